@@ -1,0 +1,44 @@
+//! The inline backend: every job runs in the caller's thread as it is submitted.
+//!
+//! It is the reference semantics every other backend is tested against: no threads, no
+//! serialization, results in submission order. Asynchronous calls are complete by the time they
+//! return their handle, and callbacks registered on them run at once in the registering thread.
+
+use parapool_core::{Backend, BackendConfig, BackendFactory, Error, Job, Shutdown};
+
+/// Runs jobs sequentially in the caller.
+///
+/// ```
+/// use parapool_core::{Backend, Pool};
+/// let pool = Pool::with_backend(Box::new(parapool_backends::inline::InlineBackend));
+/// assert_eq!(pool.backend_name(), "inline");
+/// assert_eq!(pool.workers(), 1);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InlineBackend;
+
+impl Backend for InlineBackend {
+    fn name(&self) -> &str {
+        "inline"
+    }
+
+    /// Always one: jobs run one after another, whatever the configuration asked for.
+    fn workers(&self) -> usize {
+        1
+    }
+
+    fn submit(&self, job: Job) {
+        job.run();
+    }
+
+    /// Nothing to stop: no job outlives its submission.
+    fn shutdown(&self, _mode: Shutdown) {}
+}
+
+fn create(_config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
+    Ok(Box::new(InlineBackend))
+}
+
+inventory::submit! {
+    BackendFactory::new("inline", "runs every job sequentially in the caller's thread", create)
+}

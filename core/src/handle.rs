@@ -1,0 +1,252 @@
+//! [`AsyncResult`]: the handle an `*_async` call returns — Python's `AsyncResult`, plus callbacks
+//! that fire exactly once and a `Future` implementation.
+//!
+//! # Callbacks fire exactly once
+//!
+//! The completer holds the result while it runs callbacks, and publishes it (slot `Done`) in the
+//! same critical section in which it finds no callback left to run. A callback registered before
+//! that moment is taken and run by the completer; one registered after it finds the slot `Done`
+//! and runs at once in the registering thread. Either way, once. Waiters are woken only after the
+//! callbacks ran, as in Python, so `get` returning implies the callback has finished.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::Error;
+
+type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;
+type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
+
+enum Slot<T> {
+    Pending,
+    Done(Result<T, Error>),
+    Taken,
+}
+
+struct State<T> {
+    slot: Slot<T>,
+    on_success: Option<SuccessCallback<T>>,
+    on_error: Option<ErrorCallback>,
+    waker: Option<Waker>,
+}
+
+/// The shared half of a handle: the completing side holds a [`Completer`].
+pub(crate) struct Shared<T> {
+    state: Mutex<State<T>>,
+    ready: Condvar,
+}
+
+/// Fills a handle's result exactly once.
+pub(crate) struct Completer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A new pending handle and its completer.
+pub(crate) fn pending<T>() -> (AsyncResult<T>, Completer<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State { slot: Slot::Pending, on_success: None, on_error: None, waker: None }),
+        ready: Condvar::new(),
+    });
+    (AsyncResult { shared: Arc::clone(&shared) }, Completer { shared })
+}
+
+impl<T> Completer<T> {
+    /// Runs the registered callbacks, then publishes `result` and wakes every waiter.
+    pub(crate) fn complete(self, result: Result<T, Error>) {
+        loop {
+            let mut state = self.shared.state.lock();
+            let on_success = state.on_success.take();
+            let on_error = state.on_error.take();
+            if on_success.is_none() && on_error.is_none() {
+                state.slot = Slot::Done(result);
+                let waker = state.waker.take();
+                drop(state);
+                self.shared.ready.notify_all();
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+                return;
+            }
+            drop(state);
+            // A panicking callback must not take the worker, or the other callback, with it. Its
+            // message goes to the panic hook like any panic outside a task.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &result {
+                Ok(value) => {
+                    if let Some(callback) = on_success {
+                        callback(value)
+                    }
+                }
+                Err(error) => {
+                    if let Some(callback) = on_error {
+                        callback(error)
+                    }
+                }
+            }));
+        }
+    }
+}
+
+/// The result of an asynchronous call: wait for it, poll it, attach callbacks or `.await` it.
+///
+/// ```
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// use std::sync::mpsc;
+/// use parapool::Pool;
+///
+/// let pool = Pool::inline()?;
+/// let (tx, rx) = mpsc::channel();
+/// let handle = pool.apply_async(double, (21,), ())?.on_success(move |v| tx.send(*v).unwrap());
+/// handle.wait();
+/// assert!(handle.ready());
+/// assert_eq!(handle.successful(), Some(true));
+/// assert_eq!(rx.recv().unwrap(), 42);
+/// assert_eq!(handle.get()?, 42);
+/// # Ok::<(), parapool::Error>(())
+/// ```
+#[must_use = "a handle does nothing unless you get, wait for or await its result"]
+pub struct AsyncResult<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> std::fmt::Debug for AsyncResult<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncResult").field("ready", &self.ready()).finish()
+    }
+}
+
+impl<T> AsyncResult<T> {
+    /// Whether the call has finished (successfully or not).
+    pub fn ready(&self) -> bool {
+        !matches!(self.shared.state.lock().slot, Slot::Pending)
+    }
+
+    /// `None` while the call runs; then whether it succeeded. (Python raises instead of `None`.)
+    pub fn successful(&self) -> Option<bool> {
+        match &self.shared.state.lock().slot {
+            Slot::Pending => None,
+            Slot::Done(result) => Some(result.is_ok()),
+            Slot::Taken => None,
+        }
+    }
+
+    /// Blocks until the call has finished.
+    pub fn wait(&self) {
+        let mut state = self.shared.state.lock();
+        while matches!(state.slot, Slot::Pending) {
+            self.shared.ready.wait(&mut state);
+        }
+    }
+
+    /// Blocks until the call has finished or `timeout` passed; returns whether it finished.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.state.lock();
+        while matches!(state.slot, Slot::Pending) {
+            if self.shared.ready.wait_until(&mut state, deadline).timed_out() {
+                return !matches!(state.slot, Slot::Pending);
+            }
+        }
+        true
+    }
+
+    /// Blocks until the call has finished and returns its result.
+    pub fn get(self) -> Result<T, Error> {
+        self.wait();
+        self.take()
+    }
+
+    /// Like [`get`](Self::get), but gives up after `timeout` with [`Error::Timeout`]; the call
+    /// keeps running and the handle stays usable. Once a value was returned, later calls return
+    /// [`Error::ResultTaken`].
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// use std::time::Duration;
+    /// let pool = parapool::Pool::inline()?;
+    /// let mut handle = pool.apply_async(double, (4,), ())?;
+    /// assert_eq!(handle.get_timeout(Duration::from_secs(1))?, 8);
+    /// assert_eq!(handle.get_timeout(Duration::from_secs(1)), Err(parapool::Error::ResultTaken));
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn get_timeout(&mut self, timeout: Duration) -> Result<T, Error> {
+        if self.wait_timeout(timeout) {
+            self.take()
+        } else {
+            Err(Error::Timeout(timeout))
+        }
+    }
+
+    fn take(&self) -> Result<T, Error> {
+        let mut state = self.shared.state.lock();
+        match std::mem::replace(&mut state.slot, Slot::Taken) {
+            Slot::Done(result) => result,
+            Slot::Taken => Err(Error::ResultTaken),
+            Slot::Pending => unreachable!("take is only called once the call finished"),
+        }
+    }
+
+    /// Calls `callback` with the value once the call succeeds (at once if it already has).
+    ///
+    /// It runs on the thread that completes the call — a worker — so it should return quickly, as
+    /// in Python. If it panics, the panic is printed and the result is still delivered.
+    pub fn on_success(self, callback: impl FnOnce(&T) + Send + 'static) -> Self {
+        {
+            let mut state = self.shared.state.lock();
+            match &state.slot {
+                Slot::Done(Ok(value)) => callback(value),
+                Slot::Done(Err(_)) | Slot::Taken => {}
+                Slot::Pending => state.on_success = Some(Box::new(callback)),
+            }
+        }
+        self
+    }
+
+    /// Calls `callback` with the error once the call fails (at once if it already has).
+    ///
+    /// ```
+    /// # #[parapool::task] fn boom(x: u32) -> u32 { panic!("no {x}") }
+    /// use std::sync::mpsc;
+    /// let pool = parapool::Pool::inline()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let handle = pool.apply_async(boom, (1,), ())?.on_error(move |e| tx.send(e.to_string()).unwrap());
+    /// assert!(handle.get().is_err());
+    /// assert!(rx.recv().unwrap().contains("no 1"));
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn on_error(self, callback: impl FnOnce(&Error) + Send + 'static) -> Self {
+        {
+            let mut state = self.shared.state.lock();
+            match &state.slot {
+                Slot::Done(Err(error)) => callback(error),
+                Slot::Done(Ok(_)) | Slot::Taken => {}
+                Slot::Pending => state.on_error = Some(Box::new(callback)),
+            }
+        }
+        self
+    }
+}
+
+impl<T> Future for AsyncResult<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.shared.state.lock();
+        match std::mem::replace(&mut state.slot, Slot::Taken) {
+            Slot::Pending => {
+                state.slot = Slot::Pending;
+                match &mut state.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            Slot::Done(result) => Poll::Ready(result),
+            Slot::Taken => Poll::Ready(Err(Error::ResultTaken)),
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The erased unit of work a backend runs: a [`Job`] is a chunk of calls to one task, plus where
+//! its results go.
+//!
+//! A backend never sees the task's types. It can run the job in place ([`Job::run`]), or, when it
+//! runs work elsewhere (another process, another host), encode the calls ([`Job::encode`]) and
+//! hand back the encoded outcomes ([`Job::complete_encoded`]). Either way the results reach the
+//! waiting handle, iterator or callback through the job itself, exactly once: a job that is
+//! dropped without being run completes every call with [`Error::Cancelled`], so no result can be
+//! lost and no caller can hang on a job a backend forgot.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Side};
+use crate::lifecycle::InFlight;
+use crate::panic::TaskScope;
+use crate::registry;
+use crate::task::Task;
+
+/// What one chunk produced: the successful outputs in call order, and the failures with their
+/// call index within the chunk (ascending). Keeping them apart keeps the fast path a plain
+/// `Vec<O>`.
+pub(crate) struct ChunkOutcome<O> {
+    pub(crate) values: Vec<O>,
+    pub(crate) failures: Vec<(usize, Error)>,
+}
+
+impl<O> ChunkOutcome<O> {
+    /// Every call failed with a clone of `error`.
+    fn all_failed(calls: usize, error: Error) -> Self {
+        ChunkOutcome { values: Vec::new(), failures: (0..calls).map(|i| (i, error.clone())).collect() }
+    }
+
+    /// The per-call results, in call order.
+    pub(crate) fn into_results(self) -> ChunkResults<O> {
+        ChunkResults { next: 0, values: self.values.into_iter(), failures: self.failures.into_iter().peekable() }
+    }
+}
+
+/// The per-call results of a chunk, in call order.
+pub(crate) struct ChunkResults<O> {
+    next: usize,
+    values: std::vec::IntoIter<O>,
+    failures: std::iter::Peekable<std::vec::IntoIter<(usize, Error)>>,
+}
+
+impl<O> Iterator for ChunkResults<O> {
+    type Item = Result<O, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let at = self.next;
+        self.next += 1;
+        match self.failures.peek() {
+            Some((failed_at, _)) if *failed_at == at => self.failures.next().map(|(_, error)| Err(error)),
+            _ => self.values.next().map(Ok),
+        }
+    }
+}
+
+/// Where a chunk's outcome goes: a handle, a map collector or a stream.
+pub(crate) trait Deliver<O>: Send + 'static {
+    fn deliver(self, outcome: ChunkOutcome<O>);
+}
+
+/// The calls of a job in encoded form, for backends that run work outside this process.
+///
+/// `args[i]` is call `i`'s encoded positional arguments, or the error that encoding them gave
+/// (that call then fails alone). `kwargs` is shared by every call of the job.
+#[derive(Debug)]
+pub struct EncodedCalls {
+    /// The task's registered name.
+    pub task: &'static str,
+    /// The keyword arguments, encoded once for the whole job.
+    pub kwargs: Vec<u8>,
+    /// Each call's positional arguments.
+    pub args: Vec<Result<Vec<u8>, Error>>,
+}
+
+/// The object-safe face of a typed job.
+trait ErasedJob: Send {
+    fn task_name(&self) -> &'static str;
+    fn calls(&self) -> usize;
+    fn run(self: Box<Self>);
+    fn fail(self: Box<Self>, error: Error);
+    fn encode(&self) -> Result<EncodedCalls, Error>;
+    fn complete_encoded(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, Error>>);
+}
+
+/// A chunk of calls to one task, erased so that any backend can run it.
+///
+/// ```
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// use parapool::{Backend, Job, Pool, Shutdown};
+///
+/// /// A third-party backend that runs every job as soon as it is submitted.
+/// struct RunAtOnce;
+/// impl Backend for RunAtOnce {
+///     fn name(&self) -> &str { "run-at-once" }
+///     fn workers(&self) -> usize { 1 }
+///     fn submit(&self, job: Job) { job.run() }
+///     fn shutdown(&self, _mode: Shutdown) {}
+/// }
+///
+/// let pool = Pool::with_backend(Box::new(RunAtOnce));
+/// assert_eq!(pool.map(double, [1, 2, 3])?, vec![2, 4, 6]);
+/// # Ok::<(), parapool::Error>(())
+/// ```
+pub struct Job {
+    inner: Box<dyn ErasedJob>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("task", &self.task_name()).field("calls", &self.calls()).finish()
+    }
+}
+
+impl Job {
+    /// The registered name of the task this job calls.
+    pub fn task_name(&self) -> &'static str {
+        self.inner.task_name()
+    }
+
+    /// How many calls the job holds (its chunk size).
+    pub fn calls(&self) -> usize {
+        self.inner.calls()
+    }
+
+    /// Runs every call here, on this thread, catching each call's panic, and delivers the results.
+    pub fn run(self) {
+        self.inner.run()
+    }
+
+    /// Completes every call with `error` without running it (a lost worker, a terminated pool).
+    pub fn fail(self, error: Error) {
+        self.inner.fail(error)
+    }
+
+    /// Encodes the calls for a backend that runs them in another process.
+    ///
+    /// An error here (the keyword arguments could not be encoded) belongs to every call; report it
+    /// with [`Job::fail`].
+    pub fn encode(&self) -> Result<EncodedCalls, Error> {
+        self.inner.encode()
+    }
+
+    /// Delivers the encoded outcomes of the calls, in call order, as produced by
+    /// [`TaskEntry::run_encoded`](crate::registry::TaskEntry::run_encoded) on the other side.
+    ///
+    /// Missing outcomes (fewer than [`Job::calls`]) complete with a [`Error::Backend`] error.
+    pub fn complete_encoded(self, outcomes: Vec<Result<Vec<u8>, Error>>) {
+        self.inner.complete_encoded(outcomes)
+    }
+}
+
+/// The typed job: `args` are the calls, `sink` receives the outcome.
+struct ChunkJob<T: Task, D: Deliver<T::Output>> {
+    args: Vec<T::Args>,
+    kwargs: Arc<T::Kwargs>,
+    sink: Option<D>,
+    _in_flight: InFlight,
+}
+
+pub(crate) fn new_job<T: Task, D: Deliver<T::Output>>(
+    args: Vec<T::Args>,
+    kwargs: Arc<T::Kwargs>,
+    sink: D,
+    in_flight: InFlight,
+) -> Job {
+    Job { inner: Box::new(ChunkJob::<T, D> { args, kwargs, sink: Some(sink), _in_flight: in_flight }) }
+}
+
+impl<T: Task, D: Deliver<T::Output>> ChunkJob<T, D> {
+    fn deliver(&mut self, outcome: ChunkOutcome<T::Output>) {
+        if let Some(sink) = self.sink.take() {
+            sink.deliver(outcome);
+        }
+    }
+}
+
+impl<T: Task, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, D> {
+    fn task_name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn calls(&self) -> usize {
+        self.args.len()
+    }
+
+    fn run(mut self: Box<Self>) {
+        let args = std::mem::take(&mut self.args);
+        let mut values = Vec::with_capacity(args.len());
+        let mut failures = Vec::new();
+        let scope = TaskScope::enter();
+        for (i, call_args) in args.into_iter().enumerate() {
+            let kwargs = T::Kwargs::clone(&self.kwargs);
+            match scope.catch(T::NAME, move || T::call(call_args, kwargs)) {
+                Ok(value) => values.push(value),
+                Err(error) => failures.push((i, error)),
+            }
+        }
+        drop(scope);
+        self.deliver(ChunkOutcome { values, failures });
+    }
+
+    fn fail(mut self: Box<Self>, error: Error) {
+        let calls = self.args.len();
+        self.deliver(ChunkOutcome::all_failed(calls, error));
+    }
+
+    fn encode(&self) -> Result<EncodedCalls, Error> {
+        Ok(EncodedCalls {
+            task: T::NAME,
+            kwargs: registry::encode(T::NAME, Side::Args, &*self.kwargs)?,
+            args: self.args.iter().map(|a| registry::encode(T::NAME, Side::Args, a)).collect(),
+        })
+    }
+
+    fn complete_encoded(mut self: Box<Self>, outcomes: Vec<Result<Vec<u8>, Error>>) {
+        let calls = self.args.len();
+        let mut values = Vec::with_capacity(calls);
+        let mut failures = Vec::new();
+        let mut outcomes = outcomes.into_iter();
+        for i in 0..calls {
+            let decoded = match outcomes.next() {
+                Some(Ok(bytes)) => registry::decode::<T::Output>(T::NAME, Side::Output, &bytes),
+                Some(Err(error)) => Err(error),
+                None => Err(Error::Backend {
+                    backend: "unknown".into(),
+                    message: format!("task `{}`: the backend returned {i} outcomes for {calls} calls", T::NAME),
+                }),
+            };
+            match decoded {
+                Ok(value) => values.push(value),
+                Err(error) => failures.push((i, error)),
+            }
+        }
+        self.deliver(ChunkOutcome { values, failures });
+    }
+}
+
+impl<T: Task, D: Deliver<T::Output>> Drop for ChunkJob<T, D> {
+    /// A job dropped unrun (a backend shutting down, a bug) still answers: every call is
+    /// cancelled.
+    fn drop(&mut self) {
+        if self.sink.is_some() {
+            let calls = self.args.len();
+            self.deliver(ChunkOutcome::all_failed(calls, Error::Cancelled { task: T::NAME.to_owned() }));
+        }
+    }
+}

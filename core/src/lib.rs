@@ -1,0 +1,31 @@
+//! The contract of parapool: the [`Task`] and [`Backend`] traits, the [`Pool`] API written once
+//! on top of them, handles, streams and the one [`Error`] type.
+//!
+//! Most users depend on the `parapool` crate, which re-exports everything here together with the
+//! built-in backends and the `#[task]` macro. Depend on this crate directly to write a backend.
+#![deny(missing_docs)]
+
+mod backend;
+mod chunking;
+mod collect;
+mod error;
+mod handle;
+mod job;
+mod lifecycle;
+mod panic;
+mod pool;
+pub mod registry;
+mod stream;
+mod task;
+
+pub use backend::{backends, Backend, BackendConfig, BackendFactory, Shutdown};
+pub use error::{Error, Result, Side};
+pub use handle::AsyncResult;
+pub use job::{EncodedCalls, Job};
+pub use panic::{catch_task_panic, payload_message, TaskScope};
+pub use pool::{cpu_count, Pool, PoolBuilder, DEFAULT_BACKEND};
+pub use stream::Imap;
+pub use task::{IntoTaskCall, Task, TaskCall};
+
+/// The `inventory` crate, to register a [`BackendFactory`] with `parapool::inventory::submit!`.
+pub use inventory;

@@ -1,0 +1,520 @@
+//! [`Pool`]: every user-facing call, written once on top of [`Backend`].
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
+use crate::chunking::auto_chunksize;
+use crate::collect::{ApplySink, MapCollector};
+use crate::error::Error;
+use crate::handle::{pending, AsyncResult};
+use crate::job::{new_job, Deliver, Job};
+use crate::lifecycle::{InFlightCounter, Stage};
+use crate::panic::{install_hook, payload_message};
+use crate::stream::Imap;
+use crate::task::{IntoTaskCall, Task, TaskCall};
+
+/// The output type of whatever is passed as "the function".
+type OutputOf<C> = <<C as IntoTaskCall>::Task as Task>::Output;
+
+/// The backend a pool uses when neither the code nor `PARAPOOL_BACKEND` names one.
+pub const DEFAULT_BACKEND: &str = "inline";
+
+/// The number of logical CPUs: the default number of workers.
+///
+/// ```
+/// assert!(parapool::cpu_count() >= 1);
+/// ```
+pub fn cpu_count() -> usize {
+    num_cpus::get()
+}
+
+/// A pool of workers that runs [`Task`]s, on a backend chosen in code or at run time.
+///
+/// Every call behaves the same on every backend: ordered calls return results in input order, a
+/// panicking task is an `Err` for that task alone, and submitting after [`close`](Pool::close) is
+/// an error. Dropping a pool terminates it (queued jobs are cancelled, running ones finish); call
+/// [`close`](Pool::close) then [`join`](Pool::join) to let queued work finish first.
+///
+/// ```
+/// #[parapool::task]
+/// fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+///     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count()
+/// }
+///
+/// let pool = parapool::Pool::inline()?;
+/// let words: Vec<String> = ["map", "entry", "hall"].map(String::from).to_vec();
+/// assert_eq!(pool.map(count_letters, words)?, vec![3, 5, 4]);
+/// let e = pool.apply(count_letters, ("clothes".into(),), count_letters::kwargs().letter("e"))?;
+/// assert_eq!(e, 1);
+/// pool.close();
+/// pool.join()?;
+/// # Ok::<(), parapool::Error>(())
+/// ```
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+/// The state shared by a pool and its streams.
+pub(crate) struct PoolInner {
+    backend: Box<dyn Backend>,
+    stage: RwLock<Stage>,
+    in_flight: Arc<InFlightCounter>,
+    backend_stopped: Mutex<bool>,
+}
+
+impl PoolInner {
+    pub(crate) fn workers(&self) -> usize {
+        self.backend.workers().max(1)
+    }
+
+    /// Hands `jobs` to the backend if the pool is open. The read lock makes `close`/`terminate`
+    /// wait for submissions already past the check, so none slips in after shutdown.
+    fn submit(&self, jobs: Vec<Job>) -> Result<(), Error> {
+        let stage = self.stage.read();
+        if *stage != Stage::Open {
+            return Err(Error::Closed);
+        }
+        match jobs.len() {
+            1 => self.backend.submit(jobs.into_iter().next().expect("one job")),
+            _ => self.backend.submit_batch(jobs),
+        }
+        Ok(())
+    }
+
+    /// Submits one chunk of calls to task `T` whose outcome goes to `sink`.
+    pub(crate) fn submit_chunk<T: Task, D: Deliver<T::Output>>(
+        &self,
+        args: Vec<T::Args>,
+        kwargs: Arc<T::Kwargs>,
+        sink: D,
+    ) -> Result<(), Error> {
+        self.ensure_open()?;
+        let job = new_job::<T, D>(args, kwargs, sink, self.in_flight.enter());
+        self.submit(vec![job])
+    }
+
+    fn ensure_open(&self) -> Result<(), Error> {
+        match *self.stage.read() {
+            Stage::Open => Ok(()),
+            _ => Err(Error::Closed),
+        }
+    }
+
+    fn stop_backend(&self, mode: Shutdown) {
+        let mut stopped = self.backend_stopped.lock();
+        if !*stopped {
+            self.backend.shutdown(mode);
+            *stopped = true;
+        }
+    }
+}
+
+impl Pool {
+    /// A pool on `backend`, e.g. one of your own.
+    ///
+    /// ```
+    /// use parapool::{Backend, Job, Pool, Shutdown};
+    /// struct Sequential;
+    /// impl Backend for Sequential {
+    ///     fn name(&self) -> &str { "sequential" }
+    ///     fn workers(&self) -> usize { 1 }
+    ///     fn submit(&self, job: Job) { job.run() }
+    ///     fn shutdown(&self, _mode: Shutdown) {}
+    /// }
+    /// assert_eq!(Pool::with_backend(Box::new(Sequential)).backend_name(), "sequential");
+    /// ```
+    pub fn with_backend(backend: Box<dyn Backend>) -> Pool {
+        install_hook();
+        Pool {
+            inner: Arc::new(PoolInner {
+                backend,
+                stage: RwLock::new(Stage::Open),
+                in_flight: Arc::new(InFlightCounter::default()),
+                backend_stopped: Mutex::new(false),
+            }),
+        }
+    }
+
+    /// Starts configuring a pool.
+    ///
+    /// ```
+    /// let pool = parapool::Pool::builder().backend("inline").build()?;
+    /// assert_eq!(pool.backend_name(), "inline");
+    /// assert!(matches!(parapool::Pool::builder().workers(0).build(), Err(parapool::Error::ZeroWorkers)));
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// A pool configured from the environment: `PARAPOOL_BACKEND` (default
+    /// [`DEFAULT_BACKEND`]) and `PARAPOOL_WORKERS` (default: [`cpu_count`]).
+    ///
+    /// ```
+    /// let pool = parapool::Pool::from_env()?;
+    /// assert!(pool.workers() >= 1);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Pool, Error> {
+        PoolBuilder::default().from_env()?.build()
+    }
+
+    /// The inline backend: every call runs sequentially in the caller. The reference semantics.
+    ///
+    /// ```
+    /// assert_eq!(parapool::Pool::inline()?.workers(), 1);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn inline() -> Result<Pool, Error> {
+        Pool::builder().backend("inline").build()
+    }
+
+    /// The backend's name (`"inline"`, `"thread"`, `"process"`, or a third party's).
+    pub fn backend_name(&self) -> &str {
+        self.inner.backend.name()
+    }
+
+    /// How many jobs can run at once.
+    pub fn workers(&self) -> usize {
+        self.inner.workers()
+    }
+
+    /// The number of logical CPUs ([`cpu_count`]).
+    pub fn cpu_count() -> usize {
+        cpu_count()
+    }
+
+    /// Runs `task(args, kwargs)` and waits for the result. `kwargs` may be `()` for the defaults.
+    ///
+    /// ```
+    /// # #[parapool::task] fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+    /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
+    /// let pool = parapool::Pool::inline()?;
+    /// assert_eq!(pool.apply(count_letters, ("patience".into(),), ())?, 8);
+    /// assert_eq!(pool.apply(count_letters, ("patience".into(),), count_letters::kwargs().letter("e"))?, 2);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn apply<T: Task>(&self, task: T, args: T::Args, kwargs: impl Into<T::Kwargs>) -> Result<T::Output, Error> {
+        self.apply_async(task, args, kwargs)?.get()
+    }
+
+    /// Submits `task(args, kwargs)` and returns a handle at once.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// let pool = parapool::Pool::inline()?;
+    /// let handles: Vec<_> = (0..3).map(|x| pool.apply_async(double, (x,), ())).collect::<Result<_, _>>()?;
+    /// let values: Vec<u32> = handles.into_iter().map(|h| h.get()).collect::<Result<_, _>>()?;
+    /// assert_eq!(values, vec![0, 2, 4]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn apply_async<T: Task>(
+        &self,
+        _task: T,
+        args: T::Args,
+        kwargs: impl Into<T::Kwargs>,
+    ) -> Result<AsyncResult<T::Output>, Error> {
+        let (handle, completer) = pending();
+        self.inner.submit_chunk::<T, _>(vec![args], Arc::new(kwargs.into()), ApplySink(completer))?;
+        Ok(handle)
+    }
+
+    /// Calls the task on every item and returns the outputs in input order. The items are split
+    /// into chunks ([`Task::chunksize`] sets the size). If any call fails, every other call still
+    /// runs and the first failure in input order is returned; use [`imap`](Pool::imap) for each
+    /// item's own result.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// let pool = parapool::Pool::inline()?;
+    /// assert_eq!(pool.map(double, vec![1, 2, 3])?, vec![2, 4, 6]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn map<C, A, I>(&self, call: C, items: I) -> Result<Vec<OutputOf<C>>, Error>
+    where
+        C: IntoTaskCall,
+        C::Task: Task<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async(call, items)?.get()
+    }
+
+    /// Like [`map`](Pool::map), but returns a handle at once.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// let pool = parapool::Pool::inline()?;
+    /// let handle = pool.map_async(double, 1..=3)?;
+    /// assert_eq!(handle.get()?, vec![2, 4, 6]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn map_async<C, A, I>(&self, call: C, items: I) -> Result<AsyncResult<Vec<OutputOf<C>>>, Error>
+    where
+        C: IntoTaskCall,
+        C::Task: Task<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        self.submit_map(call.into_task_call(), items.into_iter().map(|item| (item,)))
+    }
+
+    /// Like [`map`](Pool::map), but each item is a tuple of positional arguments.
+    ///
+    /// ```
+    /// # #[parapool::task] fn add(a: i32, b: i32) -> i32 { a + b }
+    /// let pool = parapool::Pool::inline()?;
+    /// assert_eq!(pool.starmap(add, vec![(1, 2), (3, 4)])?, vec![3, 7]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn starmap<C, I>(&self, call: C, items: I) -> Result<Vec<OutputOf<C>>, Error>
+    where
+        C: IntoTaskCall,
+        I: IntoIterator<Item = <C::Task as Task>::Args>,
+    {
+        self.starmap_async(call, items)?.get()
+    }
+
+    /// Like [`starmap`](Pool::starmap), but returns a handle at once.
+    ///
+    /// ```
+    /// # #[parapool::task] fn add(a: i32, b: i32) -> i32 { a + b }
+    /// let pool = parapool::Pool::inline()?;
+    /// assert_eq!(pool.starmap_async(add, vec![(1, 2), (3, 4)])?.get()?, vec![3, 7]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn starmap_async<C, I>(&self, call: C, items: I) -> Result<AsyncResult<Vec<OutputOf<C>>>, Error>
+    where
+        C: IntoTaskCall,
+        I: IntoIterator<Item = <C::Task as Task>::Args>,
+    {
+        self.submit_map(call.into_task_call(), items.into_iter())
+    }
+
+    /// Streams the outputs in input order, consuming the input lazily with a bounded number of
+    /// chunks in flight. Each item has its own `Result`.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// let pool = parapool::Pool::inline()?;
+    /// let out: Result<Vec<u32>, _> = pool.imap(double, vec![1, 2, 3]).collect();
+    /// assert_eq!(out?, vec![2, 4, 6]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn imap<C, A, I>(&self, call: C, items: I) -> Imap<C::Task, std::iter::Map<I::IntoIter, fn(A) -> (A,)>>
+    where
+        C: IntoTaskCall,
+        C::Task: Task<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        let input = items.into_iter().map(wrap_one as fn(A) -> (A,));
+        Imap::new(Arc::clone(&self.inner), call.into_task_call(), input, true)
+    }
+
+    /// Like [`imap`](Pool::imap), but yields each chunk's results as soon as it completes.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// let pool = parapool::Pool::inline()?;
+    /// let mut out: Vec<u32> = pool.imap_unordered(double, vec![3, 1, 2]).map(Result::unwrap).collect();
+    /// out.sort();
+    /// assert_eq!(out, vec![2, 4, 6]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn imap_unordered<C, A, I>(
+        &self,
+        call: C,
+        items: I,
+    ) -> Imap<C::Task, std::iter::Map<I::IntoIter, fn(A) -> (A,)>>
+    where
+        C: IntoTaskCall,
+        C::Task: Task<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        let input = items.into_iter().map(wrap_one as fn(A) -> (A,));
+        Imap::new(Arc::clone(&self.inner), call.into_task_call(), input, false)
+    }
+
+    /// Stops accepting work; queued work still runs. Idempotent.
+    pub fn close(&self) {
+        let mut stage = self.inner.stage.write();
+        if *stage == Stage::Open {
+            *stage = Stage::Closed;
+        }
+    }
+
+    /// Stops accepting work, cancels queued jobs (their handles get [`Error::Cancelled`]) and
+    /// returns once the running ones have finished and the workers have stopped.
+    pub fn terminate(&self) {
+        *self.inner.stage.write() = Stage::Terminated;
+        self.inner.stop_backend(Shutdown::Terminate);
+    }
+
+    /// Waits for every submitted job to finish and the workers to stop. The pool must be closed
+    /// or terminated first ([`Error::NotClosed`] otherwise).
+    ///
+    /// ```
+    /// let pool = parapool::Pool::inline()?;
+    /// assert_eq!(pool.join(), Err(parapool::Error::NotClosed));
+    /// pool.close();
+    /// pool.join()?;
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn join(&self) -> Result<(), Error> {
+        if *self.inner.stage.read() == Stage::Open {
+            return Err(Error::NotClosed);
+        }
+        self.inner.in_flight.wait_drained();
+        self.inner.stop_backend(Shutdown::Drain);
+        Ok(())
+    }
+
+    /// Chunks `args` and submits them; the handle completes when the last chunk does.
+    fn submit_map<T: Task>(
+        &self,
+        call: TaskCall<T>,
+        args: impl Iterator<Item = T::Args>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
+        self.inner.ensure_open()?;
+        if call.chunksize == Some(0) {
+            return Err(Error::ZeroChunksize);
+        }
+        let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
+            .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
+        let items = args.len();
+        let chunksize = call.chunksize.unwrap_or_else(|| auto_chunksize(items, self.workers()));
+        let chunks = items.div_ceil(chunksize);
+        let kwargs = Arc::new(call.kwargs);
+        let (handle, completer) = pending();
+        let collector = MapCollector::new(chunks, items, completer);
+        let mut jobs = Vec::with_capacity(chunks);
+        if chunks == 1 {
+            jobs.push(new_job::<T, _>(args, Arc::clone(&kwargs), collector.sink(0), self.inner.in_flight.enter()));
+        } else {
+            let mut args = args.into_iter();
+            for index in 0..chunks {
+                let chunk: Vec<T::Args> = args.by_ref().take(chunksize).collect();
+                jobs.push(new_job::<T, _>(chunk, Arc::clone(&kwargs), collector.sink(index), self.inner.in_flight.enter()));
+            }
+        }
+        if !jobs.is_empty() {
+            self.inner.submit(jobs)?;
+        }
+        Ok(handle)
+    }
+}
+
+/// Collects the input of an eager call. An exact-size input is collected in one allocation (in
+/// place, when it is a `Vec`); any other grows as it goes, so a lying or endless `size_hint`
+/// cannot ask for a huge allocation up front.
+fn collect_input<A>(input: impl Iterator<Item = A>) -> Vec<A> {
+    match input.size_hint() {
+        (low, Some(high)) if low == high => input.collect(),
+        _ => {
+            let mut all = Vec::new();
+            for item in input {
+                all.push(item);
+            }
+            all
+        }
+    }
+}
+
+fn wrap_one<A>(item: A) -> (A,) {
+    (item,)
+}
+
+impl Drop for Pool {
+    /// Terminates the pool: queued jobs are cancelled, running ones finish, workers stop.
+    fn drop(&mut self) {
+        *self.inner.stage.write() = Stage::Terminated;
+        self.inner.stop_backend(Shutdown::Terminate);
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("backend", &self.backend_name())
+            .field("workers", &self.workers())
+            .field("jobs_in_flight", &self.inner.in_flight.current())
+            .finish()
+    }
+}
+
+/// Configures a [`Pool`]: backend by name, number of workers, or both from the environment.
+///
+/// ```
+/// let pool = parapool::Pool::builder().backend("inline").workers(1).build()?;
+/// assert_eq!(pool.backend_name(), "inline");
+/// let err = parapool::Pool::builder().backend("nope").build().unwrap_err();
+/// assert!(err.to_string().contains("unknown backend `nope`"));
+/// # Ok::<(), parapool::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PoolBuilder {
+    backend: Option<String>,
+    workers: Option<usize>,
+}
+
+impl PoolBuilder {
+    /// Chooses the backend by its registered name.
+    pub fn backend(mut self, name: impl Into<String>) -> Self {
+        self.backend = Some(name.into());
+        self
+    }
+
+    /// Sets the number of workers (default: [`cpu_count`]). Zero is rejected by `build`.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// Applies `PARAPOOL_BACKEND` and `PARAPOOL_WORKERS` where set (they override earlier
+    /// settings, so call this first to let code settings win).
+    ///
+    /// ```
+    /// let pool = parapool::Pool::builder().from_env()?.build()?;
+    /// assert!(pool.workers() >= 1);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn from_env(mut self) -> Result<Self, Error> {
+        if let Some(name) = env_var("PARAPOOL_BACKEND")? {
+            self.backend = Some(name);
+        }
+        if let Some(value) = env_var("PARAPOOL_WORKERS")? {
+            let workers = value.trim().parse::<usize>().map_err(|e| Error::Config {
+                key: "PARAPOOL_WORKERS".into(),
+                value: value.clone(),
+                reason: format!("{e}; expected a whole number of workers, at least 1"),
+            })?;
+            self.workers = Some(workers);
+        }
+        Ok(self)
+    }
+
+    /// Creates the backend and the pool.
+    pub fn build(self) -> Result<Pool, Error> {
+        let workers = self.workers.unwrap_or_else(cpu_count);
+        if workers == 0 {
+            return Err(Error::ZeroWorkers);
+        }
+        let name = self.backend.as_deref().unwrap_or(DEFAULT_BACKEND);
+        let backend = find_backend(name)?.create(&BackendConfig::new(workers))?;
+        Ok(Pool::with_backend(backend))
+    }
+}
+
+fn env_var(key: &str) -> Result<Option<String>, Error> {
+    match std::env::var(key) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(value)) => Err(Error::Config {
+            key: key.into(),
+            value: value.to_string_lossy().into_owned(),
+            reason: "not valid UTF-8".into(),
+        }),
+    }
+}

@@ -1,0 +1,126 @@
+//! [`Imap`]: the iterator behind `imap` and `imap_unordered`.
+//!
+//! The input is consumed lazily, in the caller's thread, as results are taken: at most `window`
+//! chunks are in flight at once, so an endless or huge input never queues all at once (Python's
+//! `imap` eagerly queues the whole input). A panic in the input iterator ends the stream with
+//! [`Error::InputPanicked`] after every item taken before it has been yielded.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::chunking::{auto_chunksize, stream_chunksize};
+use crate::collect::StreamShared;
+use crate::error::Error;
+use crate::job::ChunkResults;
+use crate::panic::payload_message;
+use crate::pool::PoolInner;
+use crate::task::{Task, TaskCall};
+
+/// The results of an `imap` (input order) or `imap_unordered` (completion order) call.
+///
+/// ```
+/// # #[parapool::task] fn double(x: u64) -> u64 { 2 * x }
+/// let pool = parapool::Pool::inline()?;
+/// // An endless input is fine: it is consumed as results are taken.
+/// let first: Vec<u64> = pool.imap(double, 0..).take(4).map(Result::unwrap).collect();
+/// assert_eq!(first, vec![0, 2, 4, 6]);
+/// # Ok::<(), parapool::Error>(())
+/// ```
+#[must_use = "an imap does nothing unless iterated"]
+pub struct Imap<T: Task, I> {
+    pool: Arc<PoolInner>,
+    input: Option<I>,
+    kwargs: Arc<T::Kwargs>,
+    fixed_chunksize: Option<usize>,
+    shared: Arc<StreamShared<T::Output>>,
+    window: usize,
+    submitted: usize,
+    consumed: usize,
+    current: Option<ChunkResults<T::Output>>,
+    pending_error: Option<Error>,
+}
+
+impl<T: Task, I: Iterator<Item = T::Args>> Imap<T, I> {
+    pub(crate) fn new(pool: Arc<PoolInner>, call: TaskCall<T>, input: I, ordered: bool) -> Self {
+        let workers = pool.workers();
+        let fixed_chunksize = call.chunksize.or_else(|| match input.size_hint() {
+            (low, Some(high)) if low == high => Some(auto_chunksize(low, workers)),
+            _ => None,
+        });
+        let pending_error = match call.chunksize {
+            Some(0) => Some(Error::ZeroChunksize),
+            _ => None,
+        };
+        Imap {
+            input: if pending_error.is_some() { None } else { Some(input) },
+            pool,
+            kwargs: Arc::new(call.kwargs),
+            fixed_chunksize,
+            shared: StreamShared::new(ordered),
+            window: 2 * workers.max(1),
+            submitted: 0,
+            consumed: 0,
+            current: None,
+            pending_error,
+        }
+    }
+
+    /// Submits chunks until `window` are in flight or the input ends.
+    fn fill_window(&mut self) {
+        while self.submitted - self.consumed < self.window {
+            let Some(input) = self.input.as_mut() else { return };
+            let size = self.fixed_chunksize.unwrap_or_else(|| stream_chunksize(self.submitted));
+            let mut chunk = Vec::with_capacity(size.min(1024));
+            let taken = panic::catch_unwind(AssertUnwindSafe(|| {
+                while chunk.len() < size {
+                    match input.next() {
+                        Some(args) => chunk.push(args),
+                        None => return false,
+                    }
+                }
+                true
+            }));
+            let more = match taken {
+                Ok(more) => more,
+                Err(payload) => {
+                    self.pending_error = Some(Error::InputPanicked { message: payload_message(&*payload) });
+                    false
+                }
+            };
+            if !more {
+                self.input = None;
+            }
+            if chunk.is_empty() {
+                continue;
+            }
+            let sink = self.shared.sink(self.submitted);
+            match self.pool.submit_chunk::<T, _>(chunk, Arc::clone(&self.kwargs), sink) {
+                Ok(()) => self.submitted += 1,
+                Err(error) => {
+                    self.pending_error = Some(error);
+                    self.input = None;
+                }
+            }
+        }
+    }
+}
+
+impl<T: Task, I: Iterator<Item = T::Args>> Iterator for Imap<T, I> {
+    type Item = Result<T::Output, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(result) = self.current.as_mut().and_then(Iterator::next) {
+                return Some(result);
+            }
+            self.current = None;
+            self.fill_window();
+            if self.submitted == self.consumed {
+                return self.pending_error.take().map(Err);
+            }
+            let outcome = self.shared.next_chunk(self.consumed);
+            self.consumed += 1;
+            self.current = Some(outcome.into_results());
+        }
+    }
+}

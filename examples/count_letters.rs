@@ -1,0 +1,112 @@
+//! The tutorial: Python's `multiprocessing.Pool` chapter, in parapool.
+//!
+//! ```text
+//! cargo run --example count_letters -- --backend inline
+//! PARAPOOL_BACKEND=inline cargo run --example count_letters
+//! ```
+//!
+//! Prints six lines, one per call: `map`, `apply` in a loop, `apply_async` with a callback,
+//! `apply_async` with handles, `starmap` and `imap`. With `letter = ""` every character counts;
+//! with `letter = "e"` only the e's do.
+
+use std::sync::{Arc, Mutex};
+
+use parapool::{Pool, Task};
+
+// ANCHOR: task
+/// The number of characters of `word` that occur in `letter`; an empty `letter` counts them all.
+#[parapool::task]
+pub fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+    if letter.is_empty() {
+        word.chars().count()
+    } else {
+        word.chars().filter(|c| letter.contains(*c)).count()
+    }
+}
+// ANCHOR_END: task
+
+/// The tutorial's words.
+pub const WORDS: [&str; 10] =
+    ["map", "entry", "buyer", "hall", "clothes", "patience", "negotiation", "courage", "grandmother", "writer"];
+
+/// Runs every call of the tutorial on `pool` and returns the printed lines.
+pub fn tutorial_lines(pool: &Pool) -> Result<Vec<String>, parapool::Error> {
+    let words: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+    let mut lines = Vec::new();
+
+    // ANCHOR: map
+    let counts = pool.map(count_letters, words.clone())?;
+    lines.push(format!("{counts:?}"));
+    // ANCHOR_END: map
+
+    // ANCHOR: apply
+    let mut counts = Vec::new();
+    for word in &words {
+        counts.push(pool.apply(count_letters, (word.clone(),), count_letters::kwargs().letter("e"))?);
+    }
+    lines.push(format!("{counts:?}"));
+    // ANCHOR_END: apply
+
+    // ANCHOR: callback
+    // Callbacks run as calls complete, possibly out of order: record each word's index with its
+    // count, and sort by index once every call is done.
+    let collected = Arc::new(Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let collected = Arc::clone(&collected);
+        let handle = pool
+            .apply_async(count_letters, (word.clone(),), count_letters::kwargs().letter("e"))?
+            .on_success(move |count| collected.lock().unwrap().push((index, *count)));
+        handles.push(handle);
+    }
+    for handle in handles {
+        handle.wait();
+    }
+    let mut by_index = collected.lock().unwrap().clone();
+    by_index.sort();
+    let counts: Vec<usize> = by_index.into_iter().map(|(_, count)| count).collect();
+    lines.push(format!("{counts:?}"));
+    // ANCHOR_END: callback
+
+    // ANCHOR: handles
+    let handles: Vec<_> =
+        words.iter().map(|word| pool.apply_async(count_letters, (word.clone(),), ())).collect::<Result<_, _>>()?;
+    let counts: Vec<usize> = handles.into_iter().map(|handle| handle.get()).collect::<Result<_, _>>()?;
+    lines.push(format!("{counts:?}"));
+    // ANCHOR_END: handles
+
+    // ANCHOR: starmap
+    let with_e = count_letters.with(count_letters::kwargs().letter("e"));
+    let counts = pool.starmap(with_e, words.iter().map(|word| (word.clone(),)))?;
+    lines.push(format!("{counts:?}"));
+    // ANCHOR_END: starmap
+
+    // ANCHOR: imap
+    let counts: Vec<usize> = pool.imap(count_letters, words.clone()).collect::<Result<_, _>>()?;
+    lines.push(format!("{counts:?}"));
+    // ANCHOR_END: imap
+
+    Ok(lines)
+}
+
+/// `--backend NAME` and `--workers N` override `PARAPOOL_BACKEND` and `PARAPOOL_WORKERS`.
+#[allow(dead_code)] // the tests include this file as a module and call `tutorial_lines` only
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut builder = Pool::builder().from_env()?;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--backend" => builder = builder.backend(args.next().ok_or("--backend needs a name")?),
+            "--workers" => builder = builder.workers(args.next().ok_or("--workers needs a number")?.parse()?),
+            other => return Err(format!("unknown argument {other:?}; use --backend NAME or --workers N").into()),
+        }
+    }
+    let pool = builder.build()?;
+    eprintln!("backend: {}, workers: {}", pool.backend_name(), pool.workers());
+    for line in tutorial_lines(&pool)? {
+        println!("{line}");
+    }
+    pool.close();
+    pool.join()?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! # parapool
+//!
+//! Run any function in parallel through one API, on a backend chosen at run time — Python's
+//! `multiprocessing.Pool`, in Rust.
+//!
+//! ```
+//! #[parapool::task]
+//! fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+//!     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count()
+//! }
+//!
+//! fn main() -> Result<(), parapool::Error> {
+//!     let pool = parapool::Pool::from_env()?; // PARAPOOL_BACKEND picks the backend
+//!     let words: Vec<String> = ["map", "entry", "buyer"].map(String::from).to_vec();
+//!     assert_eq!(pool.map(count_letters, words)?, vec![3, 5, 5]);
+//!     let e = pool.apply(count_letters, ("clothes".into(),), count_letters::kwargs().letter("e"))?;
+//!     assert_eq!(e, 1);
+//!     pool.close();
+//!     pool.join()
+//! }
+//! ```
+//!
+//! - [`task`] turns a free function into a [`Task`] that any backend can run, registered by name.
+//! - [`Pool`] has every call — `map`, `starmap`, `apply`, their `_async` forms, `imap`,
+//!   `imap_unordered`, `close`, `join`, `terminate` — written once over the [`Backend`] trait.
+//! - Backends are chosen by name at run time ([`PoolBuilder::backend`], `PARAPOOL_BACKEND`); a
+//!   third party adds one by implementing [`Backend`] and registering a [`BackendFactory`].
+#![deny(missing_docs)]
+
+pub use parapool_core::*;
+pub use parapool_macros::task;
+
+/// The built-in backends (`inline`, …), registered by name; you rarely name them directly.
+pub use parapool_backends as builtin;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+    pub use parapool_core::registry::TaskEntry;
+    pub use serde;
+}

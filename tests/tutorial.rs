@@ -1,0 +1,27 @@
+//! The tutorial example prints the tutorial's lines on every backend.
+
+mod common;
+
+#[path = "../examples/count_letters.rs"]
+#[allow(dead_code)]
+mod example;
+
+const ALL: &str = "[3, 5, 5, 4, 7, 8, 11, 7, 11, 6]";
+const E: &str = "[0, 1, 1, 0, 1, 2, 1, 1, 1, 1]";
+
+#[test]
+fn count_letters_prints_the_tutorial_lines_on_every_backend() {
+    for backend in common::BACKENDS {
+        let pool = common::pool(backend);
+        let lines = example::tutorial_lines(&pool).unwrap();
+        assert_eq!(lines, vec![ALL, E, E, ALL, E, ALL], "backend {backend}");
+        pool.close();
+        pool.join().unwrap();
+    }
+}
+
+#[test]
+fn count_letters_is_still_a_plain_function() {
+    assert_eq!(example::count_letters("grandmother".into(), String::new()), 11);
+    assert_eq!(example::count_letters("grandmother".into(), "r".into()), 2);
+}

@@ -1,0 +1,8 @@
+use parapool::task;
+
+#[task]
+fn repeat<const N: usize>(text: String) -> String {
+    text.repeat(N)
+}
+
+fn main() {}

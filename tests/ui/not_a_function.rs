@@ -1,0 +1,6 @@
+use parapool::task;
+
+#[task]
+struct Double(u32);
+
+fn main() {}
