@@ -122,7 +122,10 @@ fn a_panic_is_an_error_for_that_task_alone() {
         assert_eq!(results[0], Ok(2), "{backend}");
         assert!(matches!(&results[1], Err(Error::Panicked { message, .. }) if message == "'x' in \"xy\""), "{backend}");
         assert_eq!(results[2], Ok(0), "{backend}");
-        assert!(matches!(&results[3], Err(Error::Panicked { message, .. }) if message == "'x' in \"box\""), "{backend}");
+        assert!(
+            matches!(&results[3], Err(Error::Panicked { message, .. }) if message == "'x' in \"box\""),
+            "{backend}"
+        );
         assert_eq!(results[4], Ok(1), "{backend}");
 
         let err = pool.apply(panics, ("boom".into(),), ()).unwrap_err();
@@ -226,7 +229,8 @@ fn the_error_callback_gets_the_panic() {
     for backend in BACKENDS {
         let pool = common::pool(backend);
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle = pool.apply_async(panics, ("callback".into(),), ()).unwrap().on_error(move |e| tx.send(e.clone()).unwrap());
+        let handle =
+            pool.apply_async(panics, ("callback".into(),), ()).unwrap().on_error(move |e| tx.send(e.clone()).unwrap());
         handle.wait();
         match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
             Error::Panicked { message, .. } => assert_eq!(message, "callback"),
@@ -241,8 +245,10 @@ fn map_async_callback_gets_the_whole_result() {
     for backend in BACKENDS {
         let pool = common::pool(backend);
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle =
-            pool.map_async(double.chunksize(3), 0..10).unwrap().on_success(move |values| tx.send(values.clone()).unwrap());
+        let handle = pool
+            .map_async(double.chunksize(3), 0..10)
+            .unwrap()
+            .on_success(move |values| tx.send(values.clone()).unwrap());
         assert_eq!(handle.get().unwrap(), (0..10).map(|x| 2 * x).collect::<Vec<_>>());
         assert_eq!(rx.recv().unwrap(), (0..10).map(|x| 2 * x).collect::<Vec<_>>());
     }

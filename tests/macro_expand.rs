@@ -208,8 +208,10 @@ fn zero_argument_task() {
 #[test]
 fn unit_return_task() {
     let before = UNIT_CALLS.load(std::sync::atomic::Ordering::SeqCst);
-    let out: <record as Task>::Output = record(3);
-    assert_eq!(out, ());
+    fn is_unit(_: ()) {}
+    // The output type is `()`: this only compiles if `record` returns the task's Output.
+    let as_output: fn(usize) -> <record as Task>::Output = *record;
+    is_unit(as_output(3));
     record::call((4,), ());
     run_by_name::<record>(&(5,), &());
     let after = UNIT_CALLS.load(std::sync::atomic::Ordering::SeqCst);
@@ -256,4 +258,16 @@ fn task_with_binds_kwargs() {
     assert_eq!(call.kwargs().letter, "l");
     let call = count_letters.with(());
     assert_eq!(call.kwargs().letter, "");
+}
+
+#[test]
+fn task_defined_in_a_function_body() {
+    #[parapool::task]
+    fn triple_local(x: u32, #[kwarg(default = 1)] plus: u32) -> u32 {
+        3 * x + plus
+    }
+    assert_eq!(triple_local(2, 0), 6);
+    assert_eq!(triple_local::call((2,), triple_local::kwargs()), 7);
+    assert_eq!(<triple_local as Task>::NAME, concat!(module_path!(), "::triple_local"));
+    assert_eq!(run_by_name::<triple_local>(&(5,), &triple_local::kwargs().plus(5)), 20);
 }

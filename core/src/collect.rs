@@ -124,11 +124,8 @@ impl<O: Send + 'static> StreamShared<O> {
     pub(crate) fn next_chunk(&self, index: usize) -> ChunkOutcome<O> {
         let mut arrived = self.arrived.lock();
         loop {
-            let next = if arrived.ordered {
-                arrived.by_index.remove(&index)
-            } else {
-                arrived.in_completion_order.pop_front()
-            };
+            let next =
+                if arrived.ordered { arrived.by_index.remove(&index) } else { arrived.in_completion_order.pop_front() };
             if let Some(outcome) = next {
                 return outcome;
             }

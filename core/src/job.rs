@@ -10,7 +10,10 @@
 
 use std::sync::Arc;
 
+use std::marker::PhantomData;
+
 use crate::error::{Error, Side};
+use crate::input::CallInput;
 use crate::lifecycle::InFlight;
 use crate::panic::TaskScope;
 use crate::registry;
@@ -152,24 +155,33 @@ impl Job {
     }
 }
 
-/// The typed job: `args` are the calls, `sink` receives the outcome.
-struct ChunkJob<T: Task, D: Deliver<T::Output>> {
-    args: Vec<T::Args>,
+/// The typed job: `args` are the calls (held as `M` says), `sink` receives the outcome.
+struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
+    args: Vec<M::Item>,
     kwargs: Arc<T::Kwargs>,
     sink: Option<D>,
     _in_flight: InFlight,
+    _input: PhantomData<fn() -> M>,
 }
 
-pub(crate) fn new_job<T: Task, D: Deliver<T::Output>>(
-    args: Vec<T::Args>,
+pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
+    args: Vec<M::Item>,
     kwargs: Arc<T::Kwargs>,
     sink: D,
     in_flight: InFlight,
 ) -> Job {
-    Job { inner: Box::new(ChunkJob::<T, D> { args, kwargs, sink: Some(sink), _in_flight: in_flight }) }
+    Job {
+        inner: Box::new(ChunkJob::<T, M, D> {
+            args,
+            kwargs,
+            sink: Some(sink),
+            _in_flight: in_flight,
+            _input: PhantomData,
+        }),
+    }
 }
 
-impl<T: Task, D: Deliver<T::Output>> ChunkJob<T, D> {
+impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {
     fn deliver(&mut self, outcome: ChunkOutcome<T::Output>) {
         if let Some(sink) = self.sink.take() {
             sink.deliver(outcome);
@@ -177,7 +189,7 @@ impl<T: Task, D: Deliver<T::Output>> ChunkJob<T, D> {
     }
 }
 
-impl<T: Task, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, D> {
+impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, M, D> {
     fn task_name(&self) -> &'static str {
         T::NAME
     }
@@ -188,16 +200,26 @@ impl<T: Task, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, D> {
 
     fn run(mut self: Box<Self>) {
         let args = std::mem::take(&mut self.args);
-        let mut values = Vec::with_capacity(args.len());
+        let kwargs = &*self.kwargs;
         let mut failures = Vec::new();
         let scope = TaskScope::enter();
-        for (i, call_args) in args.into_iter().enumerate() {
-            let kwargs = T::Kwargs::clone(&self.kwargs);
-            match scope.catch(T::NAME, move || T::call(call_args, kwargs)) {
-                Ok(value) => values.push(value),
-                Err(error) => failures.push((i, error)),
-            }
-        }
+        // `filter_map` over `enumerate` over `vec::IntoIter` is collected in place when the output
+        // fits in the input's slots (as `Vec::into_iter().map().collect()` is), so a map allocates
+        // no fresh output buffer; a failed call leaves no hole, its error goes to `failures`.
+        let values: Vec<T::Output> = args
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let kwargs = T::Kwargs::clone(kwargs);
+                match scope.catch(T::NAME, move || T::call(M::into_args(item), kwargs)) {
+                    Ok(value) => Some(value),
+                    Err(error) => {
+                        failures.push((i, error));
+                        None
+                    }
+                }
+            })
+            .collect();
         drop(scope);
         self.deliver(ChunkOutcome { values, failures });
     }
@@ -211,7 +233,7 @@ impl<T: Task, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, D> {
         Ok(EncodedCalls {
             task: T::NAME,
             kwargs: registry::encode(T::NAME, Side::Args, &*self.kwargs)?,
-            args: self.args.iter().map(|a| registry::encode(T::NAME, Side::Args, a)).collect(),
+            args: self.args.iter().map(M::encode).collect(),
         })
     }
 
@@ -238,7 +260,7 @@ impl<T: Task, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, D> {
     }
 }
 
-impl<T: Task, D: Deliver<T::Output>> Drop for ChunkJob<T, D> {
+impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> Drop for ChunkJob<T, M, D> {
     /// A job dropped unrun (a backend shutting down, a bug) still answers: every call is
     /// cancelled.
     fn drop(&mut self) {

@@ -10,6 +10,7 @@ mod chunking;
 mod collect;
 mod error;
 mod handle;
+mod input;
 mod job;
 mod lifecycle;
 mod panic;
@@ -24,7 +25,7 @@ pub use handle::AsyncResult;
 pub use job::{EncodedCalls, Job};
 pub use panic::{catch_task_panic, payload_message, TaskScope};
 pub use pool::{cpu_count, Pool, PoolBuilder, DEFAULT_BACKEND};
-pub use stream::Imap;
+pub use stream::{Imap, OneArg};
 pub use task::{IntoTaskCall, Task, TaskCall};
 
 /// The `inventory` crate, to register a [`BackendFactory`] with `parapool::inventory::submit!`.

@@ -4,16 +4,18 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
 
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
 use crate::chunking::auto_chunksize;
 use crate::collect::{ApplySink, MapCollector};
 use crate::error::Error;
 use crate::handle::{pending, AsyncResult};
+use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, Deliver, Job};
 use crate::lifecycle::{InFlightCounter, Stage};
 use crate::panic::{install_hook, payload_message};
-use crate::stream::Imap;
+use crate::stream::{Imap, OneArg};
 use crate::task::{IntoTaskCall, Task, TaskCall};
 
 /// The output type of whatever is passed as "the function".
@@ -92,7 +94,7 @@ impl PoolInner {
         sink: D,
     ) -> Result<(), Error> {
         self.ensure_open()?;
-        let job = new_job::<T, D>(args, kwargs, sink, self.in_flight.enter());
+        let job = new_job::<T, Starred, D>(args, kwargs, sink, self.in_flight.enter());
         self.submit(vec![job])
     }
 
@@ -237,6 +239,7 @@ impl Pool {
     where
         C: IntoTaskCall,
         C::Task: Task<Args = (A,)>,
+        A: Serialize + Send + 'static,
         I: IntoIterator<Item = A>,
     {
         self.map_async(call, items)?.get()
@@ -255,9 +258,10 @@ impl Pool {
     where
         C: IntoTaskCall,
         C::Task: Task<Args = (A,)>,
+        A: Serialize + Send + 'static,
         I: IntoIterator<Item = A>,
     {
-        self.submit_map(call.into_task_call(), items.into_iter().map(|item| (item,)))
+        self.submit_map::<C::Task, Single>(call.into_task_call(), items.into_iter())
     }
 
     /// Like [`map`](Pool::map), but each item is a tuple of positional arguments.
@@ -289,7 +293,7 @@ impl Pool {
         C: IntoTaskCall,
         I: IntoIterator<Item = <C::Task as Task>::Args>,
     {
-        self.submit_map(call.into_task_call(), items.into_iter())
+        self.submit_map::<C::Task, Starred>(call.into_task_call(), items.into_iter())
     }
 
     /// Streams the outputs in input order, consuming the input lazily with a bounded number of
@@ -302,7 +306,7 @@ impl Pool {
     /// assert_eq!(out?, vec![2, 4, 6]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn imap<C, A, I>(&self, call: C, items: I) -> Imap<C::Task, std::iter::Map<I::IntoIter, fn(A) -> (A,)>>
+    pub fn imap<C, A, I>(&self, call: C, items: I) -> Imap<C::Task, OneArg<I::IntoIter, A>>
     where
         C: IntoTaskCall,
         C::Task: Task<Args = (A,)>,
@@ -322,11 +326,7 @@ impl Pool {
     /// assert_eq!(out, vec![2, 4, 6]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn imap_unordered<C, A, I>(
-        &self,
-        call: C,
-        items: I,
-    ) -> Imap<C::Task, std::iter::Map<I::IntoIter, fn(A) -> (A,)>>
+    pub fn imap_unordered<C, A, I>(&self, call: C, items: I) -> Imap<C::Task, OneArg<I::IntoIter, A>>
     where
         C: IntoTaskCall,
         C::Task: Task<Args = (A,)>,
@@ -371,10 +371,10 @@ impl Pool {
     }
 
     /// Chunks `args` and submits them; the handle completes when the last chunk does.
-    fn submit_map<T: Task>(
+    fn submit_map<T: Task, M: CallInput<T>>(
         &self,
         call: TaskCall<T>,
-        args: impl Iterator<Item = T::Args>,
+        args: impl Iterator<Item = M::Item>,
     ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
         self.inner.ensure_open()?;
         if call.chunksize == Some(0) {
@@ -390,12 +390,13 @@ impl Pool {
         let collector = MapCollector::new(chunks, items, completer);
         let mut jobs = Vec::with_capacity(chunks);
         if chunks == 1 {
-            jobs.push(new_job::<T, _>(args, Arc::clone(&kwargs), collector.sink(0), self.inner.in_flight.enter()));
+            jobs.push(new_job::<T, M, _>(args, Arc::clone(&kwargs), collector.sink(0), self.inner.in_flight.enter()));
         } else {
             let mut args = args.into_iter();
             for index in 0..chunks {
-                let chunk: Vec<T::Args> = args.by_ref().take(chunksize).collect();
-                jobs.push(new_job::<T, _>(chunk, Arc::clone(&kwargs), collector.sink(index), self.inner.in_flight.enter()));
+                let chunk: Vec<M::Item> = args.by_ref().take(chunksize).collect();
+                let sink = collector.sink(index);
+                jobs.push(new_job::<T, M, _>(chunk, Arc::clone(&kwargs), sink, self.inner.in_flight.enter()));
             }
         }
         if !jobs.is_empty() {

@@ -27,8 +27,11 @@ use crate::task::Task;
 #[derive(Debug)]
 pub struct TaskEntry {
     name: &'static str,
-    run_encoded: fn(&[u8], &[u8]) -> Result<Vec<u8>, Error>,
+    run_encoded: RunEncoded,
 }
+
+/// Decodes arguments and keyword arguments, runs the task, encodes the output.
+type RunEncoded = fn(&[u8], &[u8]) -> Result<Vec<u8>, Error>;
 
 impl TaskEntry {
     /// The entry for task `T`; what `#[task]` submits.
@@ -89,5 +92,9 @@ pub fn encode<V: Serialize + ?Sized>(task: &str, side: Side, value: &V) -> Resul
 
 /// Decodes a value with parapool's codec (postcard), naming the task and side on failure.
 pub fn decode<V: DeserializeOwned>(task: &str, side: Side, bytes: &[u8]) -> Result<V, Error> {
-    postcard::from_bytes(bytes).map_err(|e| Error::Serialization { task: task.to_owned(), side, message: e.to_string() })
+    postcard::from_bytes(bytes).map_err(|e| Error::Serialization {
+        task: task.to_owned(),
+        side,
+        message: e.to_string(),
+    })
 }

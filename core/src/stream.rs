@@ -16,6 +16,9 @@ use crate::panic::payload_message;
 use crate::pool::PoolInner;
 use crate::task::{Task, TaskCall};
 
+/// The input of an `imap` over a one-argument task: each item becomes a one-element tuple.
+pub type OneArg<I, A> = std::iter::Map<I, fn(A) -> (A,)>;
+
 /// The results of an `imap` (input order) or `imap_unordered` (completion order) call.
 ///
 /// ```

@@ -24,12 +24,15 @@ impl TaskOptions {
                     .parse()
                     .map_err(|e| syn::Error::new(e.span(), "expected a string: `crate = \"path::to::parapool\"`"))?;
                 let path = lit.parse_with(Path::parse_mod_style).map_err(|_| {
-                    syn::Error::new_spanned(&lit, "`crate` must be a path such as \"::parapool\" or \"my_crate::parapool\"")
+                    syn::Error::new_spanned(
+                        &lit,
+                        "`crate` must be a path such as \"::parapool\" or \"my_crate::parapool\"",
+                    )
                 })?;
                 krate = Some(path);
                 Ok(())
             } else {
-                let name = meta.path.get_ident().map_or_else(|| path_to_string(&meta.path), |i| i.to_string());
+                let name = path_to_string(&meta.path);
                 Err(meta.error(format_args!("unknown #[task] option `{name}`: the only option is `crate = \"path\"`")))
             }
         });

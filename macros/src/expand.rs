@@ -39,7 +39,7 @@ pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
-    let TaskFn { docs, cfgs, body_attrs, vis, ident, inputs, positional, kwargs, output, block } = task;
+    let TaskFn { docs, cfgs, body_attrs, vis, ident, params_span, inputs, positional, kwargs, output, block } = task;
     let name = ident.unraw().to_string();
     let kwargs_ident = kwargs_struct_ident(ident);
     let output_ty = match output {
@@ -47,6 +47,8 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
         ReturnType::Type(_, ty) => ty.to_token_stream(),
     };
     let all_types: Vec<&Type> = inputs.iter().map(|input| &*input.ty).collect();
+    // Spanned at the parameter list: an unmet `Task::Args` bound is reported there.
+    let args_ty = quote_spanned!(*params_span=> (#(#positional,)*));
 
     let (kwargs_ty, kwargs_param, kwargs_fn, kwargs_struct) = if kwargs.is_empty() {
         (quote!(()), quote!(_kwargs), None, None)
@@ -104,7 +106,7 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
         #[allow(clippy::type_complexity)]
         impl #krate::Task for #ident {
             const NAME: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
-            type Args = (#(#positional,)*);
+            type Args = #args_ty;
             type Kwargs = #kwargs_ty;
             type Output = #output_ty;
             fn call(args: Self::Args, #kwargs_param: Self::Kwargs) -> Self::Output {
@@ -147,10 +149,13 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
     let fields = kwargs.iter().map(|kwarg| {
         let (name, ty) = (&kwarg.ident, &kwarg.ty);
         let doc = match &kwarg.default {
-            Some(default) => format!("The `{}` keyword argument (default: `{}`).", name.unraw(), tokens_to_doc(default)),
+            Some(default) => {
+                format!("The `{}` keyword argument (default: `{}`).", name.unraw(), tokens_to_doc(default))
+            }
             None => format!("The `{}` keyword argument (default: `Default::default()`).", name.unraw()),
         };
-        quote!(#[doc = #doc] #vis #name: #ty)
+        // Spanned at the type, so that errors from the derives point at the parameter.
+        quote_spanned!(ty.span()=> #[doc = #doc] #vis #name: #ty)
     });
 
     let defaults = kwargs.iter().map(|kwarg| {
@@ -223,61 +228,38 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
     }
 }
 
-/// One assertion per parameter and return type that it meets the task bounds, spanned at the
-/// type, so that a violation points at the offending type instead of into the expansion.
+/// One assertion per parameter type that it meets the task bounds, spanned at the type, so that
+/// a violation points at the offending parameter instead of into the expansion.
+///
+/// Bounds that another generated item already reports at the type itself are not repeated: the
+/// return type is checked by `type Output = T` in the `Task` impl, and a keyword argument's
+/// `Clone`, `Debug` and `Default` by the derives and `Default` impl of the kwargs struct.
 fn bound_checks(krate: &Path, task: &TaskFn) -> TokenStream {
-    let TaskFn { cfgs, inputs, kwargs, output, .. } = task;
+    let TaskFn { cfgs, positional, kwargs, .. } = task;
     let serde = quote!(#krate::__private::serde);
-    let kwarg_count = kwargs.len();
-    let positional_inputs = &inputs[..inputs.len() - kwarg_count];
-
-    let mut checks = Vec::new();
-    for input in positional_inputs {
-        let ty = &input.ty;
-        checks.push(quote_spanned!(ty.span()=> let _ = __parapool_assert_value::<#ty>;));
-    }
-    for kwarg in kwargs {
+    let positional_checks =
+        positional.iter().map(|ty| quote_spanned!(ty.span()=> let _ = __parapool_assert_arg::<#ty>;));
+    let kwarg_checks = kwargs.iter().map(|kwarg| {
         let ty = &kwarg.ty;
-        let check = if kwarg.default.is_some() {
-            quote_spanned!(ty.span()=> let _ = __parapool_assert_kwarg::<#ty>;)
-        } else {
-            quote_spanned!(ty.span()=> let _ = __parapool_assert_kwarg_default::<#ty>;)
-        };
-        checks.push(check);
-    }
-    if let ReturnType::Type(_, ty) = output {
-        checks.push(quote_spanned!(ty.span()=> let _ = __parapool_assert_value::<#ty>;));
-    }
-
+        quote_spanned!(ty.span()=> let _ = __parapool_assert_kwarg::<#ty>;)
+    });
     quote! {
         #(#cfgs)*
         const _: () = {
             #[allow(dead_code)]
-            fn __parapool_assert_value<
+            fn __parapool_assert_arg<
                 T: #serde::Serialize + #serde::de::DeserializeOwned + ::core::marker::Send + 'static,
             >() {}
             #[allow(dead_code)]
             fn __parapool_assert_kwarg<
                 T: #serde::Serialize
                     + #serde::de::DeserializeOwned
-                    + ::core::clone::Clone
-                    + ::core::fmt::Debug
                     + ::core::marker::Send
                     + ::core::marker::Sync
                     + 'static,
             >() {}
-            #[allow(dead_code)]
-            fn __parapool_assert_kwarg_default<
-                T: #serde::Serialize
-                    + #serde::de::DeserializeOwned
-                    + ::core::clone::Clone
-                    + ::core::fmt::Debug
-                    + ::core::default::Default
-                    + ::core::marker::Send
-                    + ::core::marker::Sync
-                    + 'static,
-            >() {}
-            #(#checks)*
+            #(#positional_checks)*
+            #(#kwarg_checks)*
         };
     }
 }

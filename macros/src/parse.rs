@@ -1,6 +1,6 @@
 //! Validates the annotated function and splits it into what the expansion needs.
 
-use proc_macro2::Ident;
+use proc_macro2::{Ident, Span};
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, FnArg, ItemFn, Pat, PatType, ReturnType, Signature, Type, Visibility};
 
@@ -17,6 +17,8 @@ pub(crate) struct TaskFn {
     pub(crate) body_attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) ident: Ident,
+    /// The span of the parenthesized parameter list.
+    pub(crate) params_span: Span,
     /// The parameters as written, without `#[kwarg]` attributes, in declaration order.
     pub(crate) inputs: Vec<PatType>,
     /// The types of the positional parameters, in order.
@@ -104,6 +106,7 @@ pub(crate) fn analyze(item: ItemFn) -> syn::Result<TaskFn> {
         body_attrs,
         vis: item.vis,
         ident: item.sig.ident,
+        params_span: item.sig.paren_token.span.join(),
         inputs,
         positional,
         kwargs,

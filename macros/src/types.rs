@@ -11,7 +11,8 @@ pub(crate) enum Position {
     Return,
 }
 
-const OWNED_HINT: &str = "(serde + Send + 'static): use String instead of &str, Vec<T> instead of &[T], T instead of &T";
+const OWNED_HINT: &str =
+    "(serde + Send + 'static): use String instead of &str, Vec<T> instead of &[T], T instead of &T";
 
 fn borrowed_message(position: Position) -> String {
     match position {
@@ -107,8 +108,7 @@ fn check_lifetime(lifetime: &Lifetime, position: Position, errors: &mut Vec<syn:
 /// Whether `ty` is spelled as a primitive integer type, whose literals do not go through `Into`
 /// well (an unsuffixed literal falls back to `i32`, which converts into few integer types).
 pub(crate) fn is_primitive_integer(ty: &Type) -> bool {
-    const INTEGERS: &[&str] =
-        &["u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize"];
+    const INTEGERS: &[&str] = &["u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize"];
     match ty {
         Type::Path(path) if path.qself.is_none() => {
             path.path.get_ident().is_some_and(|ident| INTEGERS.iter().any(|name| ident == name))

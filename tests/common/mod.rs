@@ -9,10 +9,7 @@ use parapool::{Backend, BackendConfig, BackendFactory, Error, Job, Pool, Shutdow
 use parking_lot::Mutex;
 
 /// Every backend the property and conformance tests run on. Adding a backend is one line here.
-pub const BACKENDS: &[&str] = &[
-    "inline",
-    "serde-loopback",
-];
+pub const BACKENDS: &[&str] = &["inline", "serde-loopback"];
 
 /// A pool on `backend` with two workers (backends that have workers).
 pub fn pool(backend: &str) -> Pool {
@@ -22,7 +19,12 @@ pub fn pool(backend: &str) -> Pool {
 /// Counts the characters of `word` that occur in `letter` (all of them when `letter` is empty),
 /// times `scale`; panics when `fail_on` occurs in the word.
 #[parapool::task]
-pub fn weigh(word: String, #[kwarg] letter: String, #[kwarg(default = 1)] scale: u64, #[kwarg] fail_on: Option<char>) -> u64 {
+pub fn weigh(
+    word: String,
+    #[kwarg] letter: String,
+    #[kwarg(default = 1)] scale: u64,
+    #[kwarg] fail_on: Option<char>,
+) -> u64 {
     if let Some(c) = fail_on {
         if word.contains(c) {
             panic!("{c:?} in {word:?}");

@@ -1,0 +1,8 @@
+use parapool::task;
+
+#[task]
+fn clone_it(value: Self) -> u32 {
+    0
+}
+
+fn main() {}
