@@ -3,9 +3,10 @@
 //! ```text
 //! cargo run --example count_letters -- --backend inline
 //! PARAPOOL_BACKEND=inline cargo run --example count_letters
+//! cargo run --example count_letters -- --backend all     # every registered backend in turn
 //! ```
 //!
-//! Prints six lines, one per call: `map`, `apply` in a loop, `apply_async` with a callback,
+//! Prints a `# backend: …` header, then six lines, one per call: `map`, `apply` in a loop, `apply_async` with a callback,
 //! `apply_async` with handles, `starmap` and `imap`. With `letter = ""` every character counts;
 //! with `letter = "e"` only the e's do.
 
@@ -89,24 +90,35 @@ pub fn tutorial_lines(pool: &Pool) -> Result<Vec<String>, parapool::Error> {
     Ok(lines)
 }
 
-/// `--backend NAME` and `--workers N` override `PARAPOOL_BACKEND` and `PARAPOOL_WORKERS`.
+/// `--backend NAME` (or `all`) and `--workers N` override `PARAPOOL_BACKEND` and `PARAPOOL_WORKERS`.
 #[allow(dead_code)] // the tests include this file as a module and call `tutorial_lines` only
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = Pool::builder().from_env()?;
+    let mut all_backends = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--backend" => builder = builder.backend(args.next().ok_or("--backend needs a name")?),
+            "--backend" => match args.next().ok_or("--backend needs a name")?.as_str() {
+                "all" => all_backends = true,
+                name => builder = builder.backend(name),
+            },
             "--workers" => builder = builder.workers(args.next().ok_or("--workers needs a number")?.parse()?),
-            other => return Err(format!("unknown argument {other:?}; use --backend NAME or --workers N").into()),
+            other => return Err(format!("unknown argument {other:?}; use --backend NAME|all or --workers N").into()),
         }
     }
-    let pool = builder.build()?;
-    eprintln!("backend: {}, workers: {}", pool.backend_name(), pool.workers());
-    for line in tutorial_lines(&pool)? {
-        println!("{line}");
+    let builders = if all_backends {
+        parapool::backends().iter().map(|factory| builder.clone().backend(factory.name())).collect()
+    } else {
+        vec![builder]
+    };
+    for builder in builders {
+        let pool = builder.build()?;
+        println!("# backend: {}, workers: {}", pool.backend_name(), pool.workers());
+        for line in tutorial_lines(&pool)? {
+            println!("{line}");
+        }
+        pool.close();
+        pool.join()?;
     }
-    pool.close();
-    pool.join()?;
     Ok(())
 }

@@ -39,3 +39,8 @@ pub mod __private {
     pub use parapool_core::registry::TaskEntry;
     pub use serde;
 }
+
+/// The README's code blocks, compiled and run by `cargo test --doc`.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
