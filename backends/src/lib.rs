@@ -4,9 +4,11 @@
 //! | name | runs jobs | module |
 //! |---|---|---|
 //! | `inline` | sequentially, in the caller's thread, at submission | [`inline`] |
+//! | `thread` | on N worker threads with work stealing, in place | [`thread`] |
 #![deny(missing_docs)]
 
 pub mod inline;
+pub mod thread;
 
 /// Links this crate's backend registrations into a binary that otherwise names nothing from it.
 ///

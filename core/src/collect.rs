@@ -10,6 +10,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::error::Error;
 use crate::handle::Completer;
 use crate::job::{ChunkOutcome, Deliver};
+use crate::scheduler;
 
 /// `apply_async`: a one-call job completes its handle.
 pub(crate) struct ApplySink<O>(pub(crate) Completer<O>);
@@ -120,16 +121,44 @@ impl<O: Send + 'static> StreamShared<O> {
         StreamSink { shared: Arc::clone(self), index }
     }
 
-    /// Blocks for chunk `index` (ordered) or for any chunk (unordered).
+    /// Blocks for chunk `index` (ordered) or for any chunk (unordered). On a worker of the thread
+    /// backend it runs other jobs while it waits.
     pub(crate) fn next_chunk(&self, index: usize) -> ChunkOutcome<O> {
+        if scheduler::must_help() {
+            scheduler::help_until(
+                || self.arrived.lock().is_ready(index),
+                |nap| {
+                    let mut arrived = self.arrived.lock();
+                    if !arrived.is_ready(index) {
+                        self.signal.wait_for(&mut arrived, nap);
+                    }
+                },
+            );
+        }
         let mut arrived = self.arrived.lock();
         loop {
-            let next =
-                if arrived.ordered { arrived.by_index.remove(&index) } else { arrived.in_completion_order.pop_front() };
-            if let Some(outcome) = next {
+            if let Some(outcome) = arrived.take(index) {
                 return outcome;
             }
             self.signal.wait(&mut arrived);
+        }
+    }
+}
+
+impl<O> Arrived<O> {
+    fn is_ready(&self, index: usize) -> bool {
+        if self.ordered {
+            self.by_index.contains_key(&index)
+        } else {
+            !self.in_completion_order.is_empty()
+        }
+    }
+
+    fn take(&mut self, index: usize) -> Option<ChunkOutcome<O>> {
+        if self.ordered {
+            self.by_index.remove(&index)
+        } else {
+            self.in_completion_order.pop_front()
         }
     }
 }
@@ -149,6 +178,6 @@ impl<O: Send + 'static> Deliver<O> for StreamSink<O> {
             arrived.in_completion_order.push_back(outcome);
         }
         drop(arrived);
-        self.shared.signal.notify_one();
+        self.shared.signal.notify_all();
     }
 }

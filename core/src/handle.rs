@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
+use crate::scheduler;
 
 type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;
 type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
@@ -134,8 +135,17 @@ impl<T> AsyncResult<T> {
         }
     }
 
-    /// Blocks until the call has finished.
+    /// Blocks until the call has finished. On a worker of the thread backend (a task waiting for
+    /// a task), it runs other jobs while it waits instead of blocking the worker.
     pub fn wait(&self) {
+        if scheduler::must_help() {
+            return scheduler::help_until(
+                || self.ready(),
+                |nap| {
+                    self.block_until(Instant::now() + nap);
+                },
+            );
+        }
         let mut state = self.shared.state.lock();
         while matches!(state.slot, Slot::Pending) {
             self.shared.ready.wait(&mut state);
@@ -145,6 +155,20 @@ impl<T> AsyncResult<T> {
     /// Blocks until the call has finished or `timeout` passed; returns whether it finished.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
+        if scheduler::must_help() {
+            scheduler::help_until(
+                || self.ready() || Instant::now() >= deadline,
+                |nap| {
+                    self.block_until(Instant::now() + nap.min(deadline.saturating_duration_since(Instant::now())));
+                },
+            );
+            return self.ready();
+        }
+        self.block_until(deadline)
+    }
+
+    /// Blocks (without helping) until the call finished or `deadline`; returns whether it finished.
+    fn block_until(&self, deadline: Instant) -> bool {
         let mut state = self.shared.state.lock();
         while matches!(state.slot, Slot::Pending) {
             if self.shared.ready.wait_until(&mut state, deadline).timed_out() {

@@ -16,6 +16,7 @@ mod lifecycle;
 mod panic;
 mod pool;
 pub mod registry;
+pub mod scheduler;
 mod stream;
 mod task;
 

@@ -22,7 +22,7 @@ use crate::task::{IntoTaskCall, Task, TaskCall};
 type OutputOf<C> = <<C as IntoTaskCall>::Task as Task>::Output;
 
 /// The backend a pool uses when neither the code nor `PARAPOOL_BACKEND` names one.
-pub const DEFAULT_BACKEND: &str = "inline";
+pub const DEFAULT_BACKEND: &str = "thread";
 
 /// The number of logical CPUs: the default number of workers.
 ///
@@ -162,6 +162,19 @@ impl Pool {
     /// ```
     pub fn from_env() -> Result<Pool, Error> {
         PoolBuilder::default().from_env()?.build()
+    }
+
+    /// A pool on the thread backend with `workers` worker threads.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// let pool = parapool::Pool::thread(2)?;
+    /// assert_eq!(pool.apply(double, (4,), ())?, 8);
+    /// assert!(matches!(parapool::Pool::thread(0), Err(parapool::Error::ZeroWorkers)));
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn thread(workers: usize) -> Result<Pool, Error> {
+        Pool::builder().backend("thread").workers(workers).build()
     }
 
     /// The inline backend: every call runs sequentially in the caller. The reference semantics.
