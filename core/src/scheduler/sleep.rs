@@ -120,3 +120,80 @@ impl Sleep {
         self.idle_count.load(SeqCst)
     }
 }
+
+/// Model checks of the protocol: `RUSTFLAGS="--cfg loom" cargo test -p parapool-core --lib loom`.
+///
+/// A job is modelled by a counter: the submitter "pushes" with a `Release` increment (as
+/// crossbeam's deques publish with release stores), a worker "finds work" with an `Acquire`
+/// read. If a wake-up could be lost, the worker would park forever and loom reports a deadlock.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::Sleep;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::sync::Arc;
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+    fn take_job(jobs: &AtomicUsize) -> bool {
+        jobs.fetch_update(Acquire, Relaxed, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// A worker that sleeps whenever it finds nothing, until it has run `wanted` jobs.
+    fn worker(me: usize, sleep: Arc<Sleep>, jobs: Arc<AtomicUsize>, wanted: usize) -> impl FnOnce() {
+        move || {
+            let mut ran = 0;
+            while ran < wanted {
+                if take_job(&jobs) {
+                    ran += 1;
+                    continue;
+                }
+                sleep.sleep(me, || jobs.load(Acquire) > 0);
+            }
+        }
+    }
+
+    #[test]
+    fn loom_a_submission_always_wakes_a_sleeping_worker() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let jobs = Arc::new(AtomicUsize::new(0));
+            let w = loom::thread::spawn(worker(0, Arc::clone(&sleep), Arc::clone(&jobs), 1));
+            jobs.fetch_add(1, Release);
+            sleep.notify_one();
+            w.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_two_workers_two_submissions() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(2));
+            let jobs = Arc::new(AtomicUsize::new(0));
+            let done = Arc::new(AtomicUsize::new(0));
+            let spawn = |me| {
+                let (sleep, jobs, done) = (Arc::clone(&sleep), Arc::clone(&jobs), Arc::clone(&done));
+                loom::thread::spawn(move || {
+                    // Each worker runs jobs until both are done, sleeping when it finds none.
+                    loop {
+                        if done.load(Acquire) == 2 {
+                            return;
+                        }
+                        if take_job(&jobs) {
+                            done.fetch_add(1, Release);
+                            sleep.notify_all(); // let the other worker see that all is done
+                            continue;
+                        }
+                        sleep.sleep(me, || jobs.load(Acquire) > 0 || done.load(Acquire) == 2);
+                    }
+                })
+            };
+            let a = spawn(0);
+            let b = spawn(1);
+            for _ in 0..2 {
+                jobs.fetch_add(1, Release);
+                sleep.notify_one();
+            }
+            a.join().unwrap();
+            b.join().unwrap();
+        });
+    }
+}

@@ -1,0 +1,204 @@
+//! The thread backend against rayon, threadpool, std threads and sequential code, in one run.
+//!
+//! ```text
+//! cargo bench --bench thread            # then: python3 benches/report.py
+//! ```
+//!
+//! Groups (each prints criterion's estimates; `benches/report.py` turns them into ratios):
+//! - `thread_map/letter=".."`: count_letters over 1,000,000 owned tutorial words: a sequential
+//!   loop, `Pool::map` on 2 threads, rayon `into_par_iter().map().collect()`, and
+//!   `std::thread::scope` with 2 fixed chunks. All four consume the same owned `Vec<String>`
+//!   (prepared outside the timed region) and clone the `letter` String per call, as `map` does.
+//! - `apply_async_get`: 100,000 trivial tasks, each submitted with its own handle and its result
+//!   fetched: parapool `apply_async` + `get`, `rayon::spawn` + a channel, `threadpool` + a channel.
+//! - `cpu_1ms_x2000`: 2,000 tasks of about 1 ms of arithmetic, sequential and on 2 threads;
+//!   parallel efficiency = sequential / (2 × parallel).
+//! - After the groups, the CPU time an idle 2-worker pool uses over one second.
+
+use std::hint::black_box;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
+use parapool::{Pool, Task};
+use rayon::prelude::*;
+
+#[path = "../examples/count_letters.rs"]
+#[allow(dead_code)]
+mod example;
+
+use example::count_letters;
+
+const WORDS: usize = 1_000_000;
+const WORKERS: usize = 2;
+
+fn tutorial_words(n: usize) -> Vec<String> {
+    example::WORDS.iter().cycle().take(n).map(|w| w.to_string()).collect()
+}
+
+fn thread_map(c: &mut Criterion) {
+    let words = tutorial_words(WORDS);
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
+    for letter in ["", "e"] {
+        let letter = letter.to_string();
+        let mut group = c.benchmark_group(format!("thread_map/letter={letter:?}"));
+        group.throughput(Throughput::Elements(WORDS as u64));
+        group.sample_size(20);
+        group.bench_function("sequential_loop", |b| {
+            b.iter_batched(
+                || words.clone(),
+                |words| words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>(),
+                BatchSize::LargeInput,
+            )
+        });
+        let call = count_letters.with(count_letters::kwargs().letter(letter.as_str()));
+        group.bench_function("parapool_thread", |b| {
+            b.iter_batched(|| words.clone(), |words| pool.map(call.clone(), words).expect("map"), BatchSize::LargeInput)
+        });
+        group.bench_function("rayon_par_iter", |b| {
+            b.iter_batched(
+                || words.clone(),
+                |words| {
+                    rayon_pool.install(|| {
+                        words.into_par_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>()
+                    })
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function("std_scope_2_chunks", |b| {
+            b.iter_batched(
+                || words.clone(),
+                |mut words| {
+                    let second = words.split_off(words.len() / 2);
+                    let letter = &letter;
+                    let (mut a, b) = std::thread::scope(|s| {
+                        let left = s.spawn(move || {
+                            words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>()
+                        });
+                        let right = s.spawn(move || {
+                            second.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>()
+                        });
+                        (left.join().unwrap(), right.join().unwrap())
+                    });
+                    a.extend(b);
+                    a
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+/// A trivial task.
+#[parapool::task]
+fn plus_one(x: u64) -> u64 {
+    x + 1
+}
+
+const TASKS: u64 = 100_000;
+
+fn apply_async_get(c: &mut Criterion) {
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
+    let threadpool = threadpool::ThreadPool::new(WORKERS);
+    let mut group = c.benchmark_group("apply_async_get");
+    group.throughput(Throughput::Elements(TASKS));
+    group.sample_size(20);
+    group.bench_function("parapool_thread", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = (0..TASKS).map(|i| pool.apply_async(plus_one, (i,), ()).expect("submit")).collect();
+            handles.into_iter().map(|h| h.get().expect("result")).sum::<u64>()
+        })
+    });
+    group.bench_function("rayon_spawn_channel", |b| {
+        b.iter(|| {
+            let receivers: Vec<_> = (0..TASKS)
+                .map(|i| {
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    rayon_pool.spawn(move || tx.send(plus_one(i)).unwrap());
+                    rx
+                })
+                .collect();
+            receivers.into_iter().map(|rx| rx.recv().unwrap()).sum::<u64>()
+        })
+    });
+    group.bench_function("threadpool_channel", |b| {
+        b.iter(|| {
+            let receivers: Vec<_> = (0..TASKS)
+                .map(|i| {
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    threadpool.execute(move || tx.send(plus_one(i)).unwrap());
+                    rx
+                })
+                .collect();
+            receivers.into_iter().map(|rx| rx.recv().unwrap()).sum::<u64>()
+        })
+    });
+    group.finish();
+}
+
+/// About a millisecond of arithmetic for `n` near 1,000,000 (calibrated below).
+#[parapool::task]
+fn busy(n: u64) -> u64 {
+    let mut s = 0u64;
+    for i in 0..n {
+        s = s.wrapping_add(black_box(i).wrapping_mul(i) % 7);
+    }
+    s
+}
+
+/// The `n` for which `busy(n)` takes about a millisecond on this machine.
+fn calibrate_busy() -> u64 {
+    let mut n = 10_000;
+    loop {
+        let started = Instant::now();
+        black_box(busy(n, ()));
+        let took = started.elapsed();
+        if took >= Duration::from_millis(20) {
+            return (n as f64 * 1e-3 / took.as_secs_f64()) as u64;
+        }
+        n *= 2;
+    }
+}
+
+fn cpu_bound(c: &mut Criterion) {
+    let n = calibrate_busy();
+    let inputs = vec![n; 2000];
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    let mut group = c.benchmark_group("cpu_1ms_x2000");
+    group.sample_size(10);
+    group.bench_function("sequential", |b| b.iter(|| inputs.iter().map(|&n| busy(n, ())).sum::<u64>()));
+    group.bench_function("parapool_thread", |b| b.iter(|| pool.map(busy, inputs.clone()).expect("map").iter().sum::<u64>()));
+    group.finish();
+}
+
+/// CPU time (user + system) of this process, from `/proc/self/stat`, in clock ticks of 10 ms.
+fn process_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..].split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+fn idle_cost() {
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    black_box(pool.map(plus_one, 0..10_000).expect("map"));
+    std::thread::sleep(Duration::from_millis(200));
+    let mut worst = 0;
+    for _ in 0..3 {
+        let before = process_cpu_ticks();
+        std::thread::sleep(Duration::from_secs(1));
+        worst = worst.max(process_cpu_ticks() - before);
+    }
+    println!("idle_cost: an idle {WORKERS}-worker pool used {} ms of CPU per second (worst of 3; resolution 10 ms)", worst * 10);
+}
+
+criterion_group!(benches, thread_map, apply_async_get, cpu_bound);
+
+fn main() {
+    benches();
+    idle_cost();
+    Criterion::default().configure_from_args().final_summary();
+}
