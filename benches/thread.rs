@@ -155,7 +155,7 @@ fn calibrate_busy() -> u64 {
     let mut n = 10_000;
     loop {
         let started = Instant::now();
-        black_box(busy(n, ()));
+        black_box(busy(n));
         let took = started.elapsed();
         if took >= Duration::from_millis(20) {
             return (n as f64 * 1e-3 / took.as_secs_f64()) as u64;
@@ -170,7 +170,7 @@ fn cpu_bound(c: &mut Criterion) {
     let pool = Pool::thread(WORKERS).expect("thread pool");
     let mut group = c.benchmark_group("cpu_1ms_x2000");
     group.sample_size(10);
-    group.bench_function("sequential", |b| b.iter(|| inputs.iter().map(|&n| busy(n, ())).sum::<u64>()));
+    group.bench_function("sequential", |b| b.iter(|| inputs.iter().map(|&n| busy(n)).sum::<u64>()));
     group.bench_function("parapool_thread", |b| b.iter(|| pool.map(busy, inputs.clone()).expect("map").iter().sum::<u64>()));
     group.finish();
 }
