@@ -171,7 +171,9 @@ fn cpu_bound(c: &mut Criterion) {
     let mut group = c.benchmark_group("cpu_1ms_x2000");
     group.sample_size(10);
     group.bench_function("sequential", |b| b.iter(|| inputs.iter().map(|&n| busy(n)).sum::<u64>()));
-    group.bench_function("parapool_thread", |b| b.iter(|| pool.map(busy, inputs.clone()).expect("map").iter().sum::<u64>()));
+    group.bench_function("parapool_thread", |b| {
+        b.iter(|| pool.map(busy, inputs.clone()).expect("map").iter().sum::<u64>())
+    });
     group.finish();
 }
 
@@ -192,7 +194,10 @@ fn idle_cost() {
         std::thread::sleep(Duration::from_secs(1));
         worst = worst.max(process_cpu_ticks() - before);
     }
-    println!("idle_cost: an idle {WORKERS}-worker pool used {} ms of CPU per second (worst of 3; resolution 10 ms)", worst * 10);
+    println!(
+        "idle_cost: an idle {WORKERS}-worker pool used {} ms of CPU per second (worst of 3; resolution 10 ms)",
+        worst * 10
+    );
 }
 
 criterion_group!(benches, thread_map, apply_async_get, cpu_bound);

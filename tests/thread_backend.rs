@@ -178,7 +178,8 @@ fn eight_threads_submitting_concurrently() {
                 std::thread::spawn(move || {
                     barrier.wait();
                     let base = t * 10_000;
-                    let handles: Vec<_> = (base..base + 2_000).map(|i| pool.apply_async(double, (i,), ()).unwrap()).collect();
+                    let handles: Vec<_> =
+                        (base..base + 2_000).map(|i| pool.apply_async(double, (i,), ()).unwrap()).collect();
                     let mapped = pool.map(double, base..base + 5_000).unwrap();
                     assert_eq!(mapped, (base..base + 5_000).map(|i| 2 * i).collect::<Vec<_>>());
                     for (i, handle) in (base..).zip(handles) {

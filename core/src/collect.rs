@@ -9,8 +9,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
 use crate::handle::Completer;
-use crate::job::{ChunkOutcome, Deliver};
+use crate::job::{CallItems, ChunkOutcome, Deliver};
 use crate::scheduler;
+use crate::slots::OutputSlots;
 
 /// `apply_async`: a one-call job completes its handle.
 pub(crate) struct ApplySink<O>(pub(crate) Completer<O>);
@@ -24,76 +25,158 @@ impl<O: Send + 'static> Deliver<O> for ApplySink<O> {
     }
 }
 
-/// `map_async`: the chunks of one call, reassembled in input order once the last one arrives.
-pub(crate) struct MapCollector<O> {
-    chunks: Mutex<Vec<Option<ChunkOutcome<O>>>>,
-    remaining: AtomicUsize,
-    completer: Mutex<Option<Completer<Vec<O>>>>,
-    items: usize,
+/// `map_async` in one chunk: the chunk's outcome is the call's result (and its values vector,
+/// collected in place, is the result vector).
+pub(crate) struct WholeMapSink<O>(pub(crate) Completer<Vec<O>>);
+
+impl<O: Send + 'static> Deliver<O> for WholeMapSink<O> {
+    fn deliver(self, outcome: ChunkOutcome<O>) {
+        self.0.complete(match outcome.failures.into_iter().next() {
+            Some((_, error)) => Err(error),
+            None => Ok(outcome.values),
+        });
+    }
 }
 
-impl<O: Send + 'static> MapCollector<O> {
-    pub(crate) fn new(chunks: usize, items: usize, completer: Completer<Vec<O>>) -> Arc<Self> {
-        let collector = Arc::new(MapCollector {
-            chunks: Mutex::new((0..chunks).map(|_| None).collect()),
+/// `map_async` in many chunks: each chunk writes its values straight into the result vector's
+/// slots; the last chunk to finish completes the handle.
+pub(crate) struct SlotCollector<O> {
+    /// Owns the result allocation until the last chunk finished; jobs write through `writer`.
+    slots: Mutex<Option<OutputSlots<O>>>,
+    writer: SlotWriter<O>,
+    items: usize,
+    chunksize: usize,
+    failures: Mutex<Vec<Vec<(usize, Error)>>>,
+    remaining: AtomicUsize,
+    completer: Mutex<Option<Completer<Vec<O>>>>,
+}
+
+/// The address of the result slots, for the jobs to write through.
+struct SlotWriter<O>(*mut O);
+
+// SAFETY: jobs on other threads write disjoint slots through it (see `slots.rs`); `O: Send`.
+unsafe impl<O: Send> Send for SlotWriter<O> {}
+// SAFETY: as above.
+unsafe impl<O: Send> Sync for SlotWriter<O> {}
+
+impl<O: Send + 'static> SlotCollector<O> {
+    /// A collector for `items` values in chunks of `chunksize` (at least two chunks).
+    pub(crate) fn new(items: usize, chunksize: usize, completer: Completer<Vec<O>>) -> Arc<Self> {
+        let chunks = items.div_ceil(chunksize);
+        let slots = OutputSlots::new(items);
+        Arc::new(SlotCollector {
+            writer: SlotWriter(slots.as_mut_ptr()),
+            slots: Mutex::new(Some(slots)),
+            items,
+            chunksize,
+            failures: Mutex::new((0..chunks).map(|_| Vec::new()).collect()),
             remaining: AtomicUsize::new(chunks),
             completer: Mutex::new(Some(completer)),
-            items,
-        });
-        if chunks == 0 {
-            collector.finish();
-        }
-        collector
+        })
     }
 
     /// The sink for chunk `index`.
-    pub(crate) fn sink(self: &Arc<Self>, index: usize) -> MapSink<O> {
-        MapSink { collector: Arc::clone(self), index }
+    pub(crate) fn sink(self: &Arc<Self>, index: usize) -> SlotSink<O> {
+        let start = index * self.chunksize;
+        SlotSink { collector: Arc::clone(self), index, start, len: self.chunksize.min(self.items - start) }
     }
 
-    /// The whole call's result: every value in order, or the first failure in input order.
+    /// Called once per chunk, after its values were written.
+    fn chunk_done(&self, index: usize, failures: Vec<(usize, Error)>) {
+        if !failures.is_empty() {
+            self.failures.lock()[index] = failures;
+        }
+        // AcqRel: the last chunk's thread must see every other chunk's slot writes before it
+        // turns the slots into a vector.
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.finish();
+        }
+    }
+
     fn finish(&self) {
-        let chunks = std::mem::take(&mut *self.chunks.lock());
-        let result = assemble(chunks, self.items);
+        let slots = self.slots.lock().take().expect("finish runs once");
+        let failures = std::mem::take(&mut *self.failures.lock());
+        let result = match failures.iter().flatten().next() {
+            // SAFETY: every chunk finished without a failure, so every slot was written once;
+            // no job writes any more (all have finished).
+            None => Ok(unsafe { slots.into_vec() }),
+            Some((_, first)) => {
+                let error = first.clone();
+                let chunksize = self.chunksize;
+                let items = self.items;
+                let written = failures.iter().enumerate().flat_map(move |(chunk, failed)| {
+                    let start = chunk * chunksize;
+                    let mut failed = failed.iter().map(move |(i, _)| start + i).peekable();
+                    (start..(start + chunksize).min(items)).filter(move |slot| {
+                        if failed.peek() == Some(slot) {
+                            failed.next();
+                            false
+                        } else {
+                            true
+                        }
+                    })
+                });
+                // SAFETY: a chunk writes every slot of its range except its failures (whose
+                // indices are ascending), so `written` names exactly the written slots, once each.
+                unsafe { slots.discard(written) };
+                Err(error)
+            }
+        };
         if let Some(completer) = self.completer.lock().take() {
             completer.complete(result);
         }
     }
 }
 
-fn assemble<O>(chunks: Vec<Option<ChunkOutcome<O>>>, items: usize) -> Result<Vec<O>, Error> {
-    let mut chunks = chunks.into_iter().map(|c| c.expect("every chunk delivered before finish"));
-    if chunks.len() == 1 {
-        let only = chunks.next().expect("one chunk");
-        return match only.failures.into_iter().next() {
-            Some((_, error)) => Err(error),
-            None => Ok(only.values),
-        };
-    }
-    let mut values = Vec::with_capacity(items);
-    for chunk in chunks {
-        if let Some((_, error)) = chunk.failures.into_iter().next() {
-            return Err(error);
-        }
-        values.extend(chunk.values);
-    }
-    Ok(values)
-}
-
-/// The sink of one chunk of a `map_async`.
-pub(crate) struct MapSink<O> {
-    collector: Arc<MapCollector<O>>,
+/// The sink of one chunk of a many-chunk `map_async`: slots `start..start + len`.
+pub(crate) struct SlotSink<O> {
+    collector: Arc<SlotCollector<O>>,
     index: usize,
+    start: usize,
+    len: usize,
 }
 
-impl<O: Send + 'static> Deliver<O> for MapSink<O> {
+impl<O: Send + 'static> SlotSink<O> {
+    /// Writes the value of call `i` of this chunk.
+    #[inline]
+    fn write(&self, i: usize, value: O) {
+        assert!(i < self.len, "a chunk produced more values than it has calls");
+        // SAFETY: slot `start + i` is inside this chunk's range, which no other sink writes, and
+        // each call index is written at most once (callers pass each `i` once); the allocation
+        // lives until the collector's `finish`, which runs after this chunk is done.
+        unsafe { self.collector.writer.0.add(self.start + i).write(value) }
+    }
+}
+
+impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
     fn deliver(self, outcome: ChunkOutcome<O>) {
-        self.collector.chunks.lock()[self.index] = Some(outcome);
-        // AcqRel: the last chunk's thread must see every other chunk's write (they are also
-        // ordered by the mutex; the counter only decides who finishes).
-        if self.collector.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.collector.finish();
+        let mut failed = outcome.failures.iter().map(|(i, _)| *i).peekable();
+        let mut values = outcome.values.into_iter();
+        for i in 0..self.len {
+            if failed.peek() == Some(&i) {
+                failed.next();
+            } else if let Some(value) = values.next() {
+                self.write(i, value);
+            }
         }
+        self.collector.chunk_done(self.index, outcome.failures);
+    }
+
+    fn run_chunk<A>(self, items: CallItems<A>, mut call: impl FnMut(A) -> Result<O, Error>) {
+        let mut failures = Vec::new();
+        let mut run = |items: &mut dyn Iterator<Item = A>| {
+            for (i, item) in items.enumerate() {
+                match call(item) {
+                    Ok(value) => self.write(i, value),
+                    Err(error) => failures.push((i, error)),
+                }
+            }
+        };
+        match items {
+            CallItems::Owned(items) => run(&mut items.into_iter()),
+            CallItems::Range(mut range) => run(&mut range),
+        }
+        self.collector.chunk_done(self.index, failures);
     }
 }
 

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
+use crate::panic::outside_task;
 use crate::scheduler;
 
 type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;
@@ -76,18 +77,20 @@ impl<T> Completer<T> {
             drop(state);
             // A panicking callback must not take the worker, or the other callback, with it. Its
             // message goes to the panic hook like any panic outside a task.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &result {
-                Ok(value) => {
-                    if let Some(callback) = on_success {
-                        callback(value)
+            let _ = outside_task(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &result {
+                    Ok(value) => {
+                        if let Some(callback) = on_success {
+                            callback(value)
+                        }
                     }
-                }
-                Err(error) => {
-                    if let Some(callback) = on_error {
-                        callback(error)
+                    Err(error) => {
+                        if let Some(callback) = on_error {
+                            callback(error)
+                        }
                     }
-                }
-            }));
+                }))
+            });
         }
     }
 }

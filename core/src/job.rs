@@ -17,6 +17,7 @@ use crate::input::CallInput;
 use crate::lifecycle::InFlight;
 use crate::panic::TaskScope;
 use crate::registry;
+use crate::slots::InputRange;
 use crate::task::Task;
 
 /// What one chunk produced: the successful outputs in call order, and the failures with their
@@ -59,9 +60,61 @@ impl<O> Iterator for ChunkResults<O> {
     }
 }
 
+/// The positional arguments of a chunk's calls: a vector of their own, or a range of a map's
+/// shared input (see `slots.rs`).
+pub(crate) enum CallItems<A> {
+    Owned(Vec<A>),
+    Range(InputRange<A>),
+}
+
+impl<A> CallItems<A> {
+    fn as_slice(&self) -> &[A] {
+        match self {
+            CallItems::Owned(items) => items,
+            CallItems::Range(range) => range.as_slice(),
+        }
+    }
+}
+
 /// Where a chunk's outcome goes: a handle, a map collector or a stream.
 pub(crate) trait Deliver<O>: Send + 'static {
+    /// Delivers the outcome of calls that ran elsewhere, or that never ran.
     fn deliver(self, outcome: ChunkOutcome<O>);
+
+    /// Runs the calls with `call` and delivers their outcome. By default the values are collected
+    /// into a vector, in place when the items are an owned vector (`filter_map` over `enumerate`
+    /// over `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
+    /// `into_iter().map().collect()` does); a failed call leaves no hole, its error goes aside.
+    fn run_chunk<A>(self, items: CallItems<A>, call: impl FnMut(A) -> Result<O, Error>)
+    where
+        Self: Sized,
+    {
+        let mut failures = Vec::new();
+        let values = match items {
+            CallItems::Owned(items) => collect_values(items.into_iter(), call, &mut failures),
+            CallItems::Range(range) => collect_values(range, call, &mut failures),
+        };
+        self.deliver(ChunkOutcome { values, failures });
+    }
+}
+
+/// The successful values of `call` over `items`, in order; failures go to `failures`.
+#[inline]
+fn collect_values<A, O>(
+    items: impl Iterator<Item = A>,
+    mut call: impl FnMut(A) -> Result<O, Error>,
+    failures: &mut Vec<(usize, Error)>,
+) -> Vec<O> {
+    items
+        .enumerate()
+        .filter_map(|(i, item)| match call(item) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                failures.push((i, error));
+                None
+            }
+        })
+        .collect()
 }
 
 /// The calls of a job in encoded form, for backends that run work outside this process.
@@ -155,9 +208,10 @@ impl Job {
     }
 }
 
-/// The typed job: `args` are the calls (held as `M` says), `sink` receives the outcome.
+/// The typed job: `items` are the calls (held as `M` says), `sink` receives the outcome.
 struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
-    args: Vec<M::Item>,
+    items: CallItems<M::Item>,
+    calls: usize,
     kwargs: Arc<T::Kwargs>,
     sink: Option<D>,
     _in_flight: InFlight,
@@ -165,14 +219,16 @@ struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
 }
 
 pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
-    args: Vec<M::Item>,
+    items: CallItems<M::Item>,
     kwargs: Arc<T::Kwargs>,
     sink: D,
     in_flight: InFlight,
 ) -> Job {
+    let calls = items.as_slice().len();
     Job {
         inner: Box::new(ChunkJob::<T, M, D> {
-            args,
+            items,
+            calls,
             kwargs,
             sink: Some(sink),
             _in_flight: in_flight,
@@ -182,6 +238,10 @@ pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
 }
 
 impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {
+    fn take_items(&mut self) -> CallItems<M::Item> {
+        std::mem::replace(&mut self.items, CallItems::Owned(Vec::new()))
+    }
+
     fn deliver(&mut self, outcome: ChunkOutcome<T::Output>) {
         if let Some(sink) = self.sink.take() {
             sink.deliver(outcome);
@@ -195,37 +255,23 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, 
     }
 
     fn calls(&self) -> usize {
-        self.args.len()
+        self.calls
     }
 
     fn run(mut self: Box<Self>) {
-        let args = std::mem::take(&mut self.args);
+        let items = self.take_items();
+        let Some(sink) = self.sink.take() else { return };
         let kwargs = &*self.kwargs;
-        let mut failures = Vec::new();
         let scope = TaskScope::enter();
-        // `filter_map` over `enumerate` over `vec::IntoIter` is collected in place when the output
-        // fits in the input's slots (as `Vec::into_iter().map().collect()` is), so a map allocates
-        // no fresh output buffer; a failed call leaves no hole, its error goes to `failures`.
-        let values: Vec<T::Output> = args
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let kwargs = T::Kwargs::clone(kwargs);
-                match scope.catch(T::NAME, move || T::call(M::into_args(item), kwargs)) {
-                    Ok(value) => Some(value),
-                    Err(error) => {
-                        failures.push((i, error));
-                        None
-                    }
-                }
-            })
-            .collect();
-        drop(scope);
-        self.deliver(ChunkOutcome { values, failures });
+        sink.run_chunk(items, |item| {
+            let kwargs = T::Kwargs::clone(kwargs);
+            scope.catch(T::NAME, move || T::call(M::into_args(item), kwargs))
+        });
     }
 
     fn fail(mut self: Box<Self>, error: Error) {
-        let calls = self.args.len();
+        drop(self.take_items());
+        let calls = self.calls;
         self.deliver(ChunkOutcome::all_failed(calls, error));
     }
 
@@ -233,12 +279,13 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, 
         Ok(EncodedCalls {
             task: T::NAME,
             kwargs: registry::encode(T::NAME, Side::Args, &*self.kwargs)?,
-            args: self.args.iter().map(M::encode).collect(),
+            args: self.items.as_slice().iter().map(M::encode).collect(),
         })
     }
 
     fn complete_encoded(mut self: Box<Self>, outcomes: Vec<Result<Vec<u8>, Error>>) {
-        let calls = self.args.len();
+        drop(self.take_items());
+        let calls = self.calls;
         let mut values = Vec::with_capacity(calls);
         let mut failures = Vec::new();
         let mut outcomes = outcomes.into_iter();
@@ -265,7 +312,8 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> Drop for ChunkJob<T, M, D>
     /// cancelled.
     fn drop(&mut self) {
         if self.sink.is_some() {
-            let calls = self.args.len();
+            drop(self.take_items());
+            let calls = self.calls;
             self.deliver(ChunkOutcome::all_failed(calls, Error::Cancelled { task: T::NAME.to_owned() }));
         }
     }

@@ -17,6 +17,7 @@ mod panic;
 mod pool;
 pub mod registry;
 pub mod scheduler;
+mod slots;
 mod stream;
 mod task;
 

@@ -67,6 +67,15 @@ impl Drop for TaskScope {
     }
 }
 
+/// Runs `f` as ordinary (non-task) code even inside a task scope: callbacks use this, so their
+/// panics reach the previous panic hook and are never mistaken for a task's.
+pub(crate) fn outside_task<R>(f: impl FnOnce() -> R) -> R {
+    let outer = TaskScope { was_in_task: IN_TASK.with(|flag| flag.replace(false)) };
+    let result = f();
+    drop(outer);
+    result
+}
+
 /// Runs `f` as task `task`, turning a panic into [`Error::Panicked`].
 pub fn catch_task_panic<R>(task: &str, f: impl FnOnce() -> R) -> Result<R, Error> {
     TaskScope::enter().catch(task, f)

@@ -8,13 +8,14 @@ use serde::Serialize;
 
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
 use crate::chunking::auto_chunksize;
-use crate::collect::{ApplySink, MapCollector};
+use crate::collect::{ApplySink, SlotCollector, WholeMapSink};
 use crate::error::Error;
 use crate::handle::{pending, AsyncResult};
 use crate::input::{CallInput, Single, Starred};
-use crate::job::{new_job, Deliver, Job};
+use crate::job::{new_job, CallItems, Deliver, Job};
 use crate::lifecycle::{InFlightCounter, Stage};
 use crate::panic::{install_hook, payload_message};
+use crate::slots::InputBuffer;
 use crate::stream::{Imap, OneArg};
 use crate::task::{IntoTaskCall, Task, TaskCall};
 
@@ -94,7 +95,7 @@ impl PoolInner {
         sink: D,
     ) -> Result<(), Error> {
         self.ensure_open()?;
-        let job = new_job::<T, Starred, D>(args, kwargs, sink, self.in_flight.enter());
+        let job = new_job::<T, Starred, D>(CallItems::Owned(args), kwargs, sink, self.in_flight.enter());
         self.submit(vec![job])
     }
 
@@ -400,21 +401,29 @@ impl Pool {
         let chunks = items.div_ceil(chunksize);
         let kwargs = Arc::new(call.kwargs);
         let (handle, completer) = pending();
-        let collector = MapCollector::new(chunks, items, completer);
-        let mut jobs = Vec::with_capacity(chunks);
-        if chunks == 1 {
-            jobs.push(new_job::<T, M, _>(args, Arc::clone(&kwargs), collector.sink(0), self.inner.in_flight.enter()));
-        } else {
-            let mut args = args.into_iter();
-            for index in 0..chunks {
-                let chunk: Vec<M::Item> = args.by_ref().take(chunksize).collect();
-                let sink = collector.sink(index);
-                jobs.push(new_job::<T, M, _>(chunk, Arc::clone(&kwargs), sink, self.inner.in_flight.enter()));
+        let jobs = match chunks {
+            0 => {
+                completer.complete(Ok(Vec::new()));
+                return Ok(handle);
             }
-        }
-        if !jobs.is_empty() {
-            self.inner.submit(jobs)?;
-        }
+            1 => {
+                let in_flight = self.inner.in_flight.enter();
+                vec![new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer), in_flight)]
+            }
+            _ => {
+                let collector = SlotCollector::new(items, chunksize, completer);
+                InputBuffer::split(args, chunksize)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, range)| {
+                        let sink = collector.sink(index);
+                        let in_flight = self.inner.in_flight.enter();
+                        new_job::<T, M, _>(CallItems::Range(range), Arc::clone(&kwargs), sink, in_flight)
+                    })
+                    .collect()
+            }
+        };
+        self.inner.submit(jobs)?;
         Ok(handle)
     }
 }
