@@ -52,7 +52,7 @@ def main():
         if group.name.startswith("cpu_") and "sequential" in results and "parapool_thread" in results:
             eff = results["sequential"] / (WORKERS * results["parapool_thread"])
             print(f"  parallel efficiency      {eff * 100:.1f} %")
-        if group.name == "apply_async_get":
+        if group.name.startswith("apply_async_get"):
             for name, ns in sorted(results.items()):
                 print(f"  {name:24s} {ns / 100_000:8.1f} ns per task")
 

@@ -9,12 +9,19 @@
 //!   loop, `Pool::map` on 2 threads, rayon `into_par_iter().map().collect()`, and
 //!   `std::thread::scope` with 2 fixed chunks. All four consume the same owned `Vec<String>`
 //!   (prepared outside the timed region) and clone the `letter` String per call, as `map` does.
+//! - `thread_map_static/letter=".."`: the same map over words that need no allocation
+//!   (`Cow<'static, str>` borrowing the tutorial's string literals), against rayon `par_iter` over
+//!   the same slice: scheduling cost without the allocator. With owned `String`s every parallel
+//!   contender frees memory allocated by another thread, which glibc serializes.
 //! - `apply_async_get`: 100,000 trivial tasks, each submitted with its own handle and its result
-//!   fetched: parapool `apply_async` + `get`, `rayon::spawn` + a channel, `threadpool` + a channel.
+//!   fetched: parapool `apply_async` + `get`, `rayon::spawn` / `threadpool` with a one-shot
+//!   channel per task (the same service: a result per task), and with one channel shared by all
+//!   tasks (their cheapest form, no per-task handle).
 //! - `cpu_1ms_x2000`: 2,000 tasks of about 1 ms of arithmetic, sequential and on 2 threads;
 //!   parallel efficiency = sequential / (2 × parallel).
 //! - After the groups, the CPU time an idle 2-worker pool uses over one second.
 
+use std::borrow::Cow;
 use std::hint::black_box;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -92,6 +99,51 @@ fn thread_map(c: &mut Criterion) {
     }
 }
 
+/// count_letters on words that borrow string literals: no allocation per call.
+#[parapool::task]
+fn count_letters_static(word: Cow<'static, str>, #[kwarg] letter: Cow<'static, str>) -> usize {
+    if letter.is_empty() {
+        word.chars().count()
+    } else {
+        word.chars().filter(|c| letter.contains(*c)).count()
+    }
+}
+
+fn thread_map_static(c: &mut Criterion) {
+    let words: Vec<Cow<'static, str>> = example::WORDS.iter().cycle().take(WORDS).map(|w| Cow::Borrowed(*w)).collect();
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
+    for letter in ["", "e"] {
+        let mut group = c.benchmark_group(format!("thread_map_static/letter={letter:?}"));
+        group.throughput(Throughput::Elements(WORDS as u64));
+        group.sample_size(30);
+        let letter: Cow<'static, str> = Cow::Borrowed(letter);
+        group.bench_function("sequential_loop", |b| {
+            b.iter_batched(
+                || words.clone(),
+                |words| words.into_iter().map(|w| count_letters_static(w, letter.clone())).collect::<Vec<usize>>(),
+                BatchSize::LargeInput,
+            )
+        });
+        let call = count_letters_static.with(count_letters_static::kwargs().letter(letter.clone()));
+        group.bench_function("parapool_thread", |b| {
+            b.iter_batched(|| words.clone(), |words| pool.map(call.clone(), words).expect("map"), BatchSize::LargeInput)
+        });
+        group.bench_function("rayon_par_iter", |b| {
+            b.iter_batched(
+                || words.clone(),
+                |words| {
+                    rayon_pool.install(|| {
+                        words.into_par_iter().map(|w| count_letters_static(w, letter.clone())).collect::<Vec<usize>>()
+                    })
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        group.finish();
+    }
+}
+
 /// A trivial task.
 #[parapool::task]
 fn plus_one(x: u64) -> u64 {
@@ -135,6 +187,30 @@ fn apply_async_get(c: &mut Criterion) {
                 })
                 .collect();
             receivers.into_iter().map(|rx| rx.recv().unwrap()).sum::<u64>()
+        })
+    });
+    // The cheapest way to get results back from these two: one channel shared by every task
+    // (no per-task handle: results arrive in completion order, with no way to wait for one).
+    group.bench_function("rayon_spawn_shared_channel", |b| {
+        b.iter(|| {
+            let (tx, rx) = mpsc::channel();
+            for i in 0..TASKS {
+                let tx = tx.clone();
+                rayon_pool.spawn(move || tx.send(plus_one(i)).unwrap());
+            }
+            drop(tx);
+            rx.iter().sum::<u64>()
+        })
+    });
+    group.bench_function("threadpool_shared_channel", |b| {
+        b.iter(|| {
+            let (tx, rx) = mpsc::channel();
+            for i in 0..TASKS {
+                let tx = tx.clone();
+                threadpool.execute(move || tx.send(plus_one(i)).unwrap());
+            }
+            drop(tx);
+            rx.iter().sum::<u64>()
         })
     });
     group.finish();
@@ -200,7 +276,7 @@ fn idle_cost() {
     );
 }
 
-criterion_group!(benches, thread_map, apply_async_get, cpu_bound);
+criterion_group!(benches, thread_map, thread_map_static, apply_async_get, cpu_bound);
 
 fn main() {
     benches();

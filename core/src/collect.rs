@@ -2,6 +2,7 @@
 //! reassembled in order) and `imap` (a stream).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
 use crate::handle::Completer;
-use crate::job::{CallItems, ChunkOutcome, Deliver};
+use crate::job::{run_collecting, CallItems, ChunkOutcome, Deliver};
 use crate::scheduler;
 use crate::slots::OutputSlots;
 
@@ -22,6 +23,14 @@ impl<O: Send + 'static> Deliver<O> for ApplySink<O> {
             Err(Error::Backend { backend: "core".into(), message: "a one-call job delivered no outcome".into() })
         });
         self.0.complete(result);
+    }
+
+    /// One call, its result straight into the handle: no vector.
+    fn run_chunk<A>(self, items: CallItems<A>, mut call: impl FnMut(A) -> Result<O, Error>) {
+        match items {
+            CallItems::One(item) => self.0.complete(call(item)),
+            items => run_collecting(self, items, call),
+        }
     }
 }
 
@@ -44,8 +53,7 @@ pub(crate) struct SlotCollector<O> {
     /// Owns the result allocation until the last chunk finished; jobs write through `writer`.
     slots: Mutex<Option<OutputSlots<O>>>,
     writer: SlotWriter<O>,
-    items: usize,
-    chunksize: usize,
+    chunks: Vec<Range<usize>>,
     failures: Mutex<Vec<Vec<(usize, Error)>>>,
     remaining: AtomicUsize,
     completer: Mutex<Option<Completer<Vec<O>>>>,
@@ -60,25 +68,23 @@ unsafe impl<O: Send> Send for SlotWriter<O> {}
 unsafe impl<O: Send> Sync for SlotWriter<O> {}
 
 impl<O: Send + 'static> SlotCollector<O> {
-    /// A collector for `items` values in chunks of `chunksize` (at least two chunks).
-    pub(crate) fn new(items: usize, chunksize: usize, completer: Completer<Vec<O>>) -> Arc<Self> {
-        let chunks = items.div_ceil(chunksize);
+    /// A collector for values in the given chunks, which tile `0..items`.
+    pub(crate) fn new(items: usize, chunks: Vec<Range<usize>>, completer: Completer<Vec<O>>) -> Arc<Self> {
         let slots = OutputSlots::new(items);
         Arc::new(SlotCollector {
             writer: SlotWriter(slots.as_mut_ptr()),
             slots: Mutex::new(Some(slots)),
-            items,
-            chunksize,
-            failures: Mutex::new((0..chunks).map(|_| Vec::new()).collect()),
-            remaining: AtomicUsize::new(chunks),
+            failures: Mutex::new((0..chunks.len()).map(|_| Vec::new()).collect()),
+            remaining: AtomicUsize::new(chunks.len()),
+            chunks,
             completer: Mutex::new(Some(completer)),
         })
     }
 
     /// The sink for chunk `index`.
     pub(crate) fn sink(self: &Arc<Self>, index: usize) -> SlotSink<O> {
-        let start = index * self.chunksize;
-        SlotSink { collector: Arc::clone(self), index, start, len: self.chunksize.min(self.items - start) }
+        let Range { start, end } = self.chunks[index];
+        SlotSink { collector: Arc::clone(self), index, start, len: end - start }
     }
 
     /// Called once per chunk, after its values were written.
@@ -102,12 +108,10 @@ impl<O: Send + 'static> SlotCollector<O> {
             None => Ok(unsafe { slots.into_vec() }),
             Some((_, first)) => {
                 let error = first.clone();
-                let chunksize = self.chunksize;
-                let items = self.items;
-                let written = failures.iter().enumerate().flat_map(move |(chunk, failed)| {
-                    let start = chunk * chunksize;
+                let written = failures.iter().zip(&self.chunks).flat_map(|(failed, chunk)| {
+                    let start = chunk.start;
                     let mut failed = failed.iter().map(move |(i, _)| start + i).peekable();
-                    (start..(start + chunksize).min(items)).filter(move |slot| {
+                    chunk.clone().filter(move |slot| {
                         if failed.peek() == Some(slot) {
                             failed.next();
                             false
@@ -164,19 +168,30 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
 
     fn run_chunk<A>(self, items: CallItems<A>, mut call: impl FnMut(A) -> Result<O, Error>) {
         let mut failures = Vec::new();
-        let mut run = |items: &mut dyn Iterator<Item = A>| {
-            for (i, item) in items.enumerate() {
-                match call(item) {
-                    Ok(value) => self.write(i, value),
-                    Err(error) => failures.push((i, error)),
-                }
-            }
-        };
         match items {
-            CallItems::Owned(items) => run(&mut items.into_iter()),
-            CallItems::Range(mut range) => run(&mut range),
+            CallItems::One(item) => self.write_all(std::iter::once(item), &mut call, &mut failures),
+            CallItems::Owned(items) => self.write_all(items.into_iter(), &mut call, &mut failures),
+            CallItems::Range(range) => self.write_all(range, &mut call, &mut failures),
         }
         self.collector.chunk_done(self.index, failures);
+    }
+}
+
+impl<O: Send + 'static> SlotSink<O> {
+    /// Runs `call` over `items`, each value into its slot, each failure into `failures`.
+    #[inline]
+    fn write_all<A>(
+        &self,
+        items: impl Iterator<Item = A>,
+        call: &mut impl FnMut(A) -> Result<O, Error>,
+        failures: &mut Vec<(usize, Error)>,
+    ) {
+        for (i, item) in items.enumerate() {
+            match call(item) {
+                Ok(value) => self.write(i, value),
+                Err(error) => failures.push((i, error)),
+            }
+        }
     }
 }
 

@@ -63,6 +63,8 @@ impl<O> Iterator for ChunkResults<O> {
 /// The positional arguments of a chunk's calls: a vector of their own, or a range of a map's
 /// shared input (see `slots.rs`).
 pub(crate) enum CallItems<A> {
+    /// One call (`apply`): no vector to allocate.
+    One(A),
     Owned(Vec<A>),
     Range(InputRange<A>),
 }
@@ -70,8 +72,26 @@ pub(crate) enum CallItems<A> {
 impl<A> CallItems<A> {
     fn as_slice(&self) -> &[A] {
         match self {
+            CallItems::One(item) => std::slice::from_ref(item),
             CallItems::Owned(items) => items,
             CallItems::Range(range) => range.as_slice(),
+        }
+    }
+}
+
+/// A job's keyword arguments: shared by the chunks of one call, or owned by a one-call job.
+pub(crate) enum JobKwargs<K> {
+    Shared(Arc<K>),
+    Owned(K),
+}
+
+impl<K> std::ops::Deref for JobKwargs<K> {
+    type Target = K;
+
+    fn deref(&self) -> &K {
+        match self {
+            JobKwargs::Shared(kwargs) => kwargs,
+            JobKwargs::Owned(kwargs) => kwargs,
         }
     }
 }
@@ -89,13 +109,23 @@ pub(crate) trait Deliver<O>: Send + 'static {
     where
         Self: Sized,
     {
-        let mut failures = Vec::new();
-        let values = match items {
-            CallItems::Owned(items) => collect_values(items.into_iter(), call, &mut failures),
-            CallItems::Range(range) => collect_values(range, call, &mut failures),
-        };
-        self.deliver(ChunkOutcome { values, failures });
+        run_collecting(self, items, call)
     }
+}
+
+/// [`Deliver::run_chunk`]'s default: collect the values, then deliver.
+pub(crate) fn run_collecting<O, A>(
+    sink: impl Deliver<O>,
+    items: CallItems<A>,
+    call: impl FnMut(A) -> Result<O, Error>,
+) {
+    let mut failures = Vec::new();
+    let values = match items {
+        CallItems::One(item) => collect_values(std::iter::once(item), call, &mut failures),
+        CallItems::Owned(items) => collect_values(items.into_iter(), call, &mut failures),
+        CallItems::Range(range) => collect_values(range, call, &mut failures),
+    };
+    sink.deliver(ChunkOutcome { values, failures });
 }
 
 /// The successful values of `call` over `items`, in order; failures go to `failures`.
@@ -212,7 +242,7 @@ impl Job {
 struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
     items: CallItems<M::Item>,
     calls: usize,
-    kwargs: Arc<T::Kwargs>,
+    kwargs: JobKwargs<T::Kwargs>,
     sink: Option<D>,
     _in_flight: InFlight,
     _input: PhantomData<fn() -> M>,
@@ -220,7 +250,7 @@ struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
 
 pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
     items: CallItems<M::Item>,
-    kwargs: Arc<T::Kwargs>,
+    kwargs: JobKwargs<T::Kwargs>,
     sink: D,
     in_flight: InFlight,
 ) -> Job {

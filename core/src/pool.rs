@@ -7,12 +7,12 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
-use crate::chunking::auto_chunksize;
+use crate::chunking;
 use crate::collect::{ApplySink, SlotCollector, WholeMapSink};
 use crate::error::Error;
 use crate::handle::{pending, AsyncResult};
 use crate::input::{CallInput, Single, Starred};
-use crate::job::{new_job, CallItems, Deliver, Job};
+use crate::job::{new_job, CallItems, Deliver, Job, JobKwargs};
 use crate::lifecycle::{InFlightCounter, Stage};
 use crate::panic::{install_hook, payload_message};
 use crate::slots::InputBuffer;
@@ -90,13 +90,16 @@ impl PoolInner {
     /// Submits one chunk of calls to task `T` whose outcome goes to `sink`.
     pub(crate) fn submit_chunk<T: Task, D: Deliver<T::Output>>(
         &self,
-        args: Vec<T::Args>,
-        kwargs: Arc<T::Kwargs>,
+        items: CallItems<T::Args>,
+        kwargs: JobKwargs<T::Kwargs>,
         sink: D,
     ) -> Result<(), Error> {
-        self.ensure_open()?;
-        let job = new_job::<T, Starred, D>(CallItems::Owned(args), kwargs, sink, self.in_flight.enter());
-        self.submit(vec![job])
+        let stage = self.stage.read();
+        if *stage != Stage::Open {
+            return Err(Error::Closed);
+        }
+        self.backend.submit(new_job::<T, Starred, D>(items, kwargs, sink, self.in_flight.enter()));
+        Ok(())
     }
 
     fn ensure_open(&self) -> Result<(), Error> {
@@ -234,7 +237,7 @@ impl Pool {
         kwargs: impl Into<T::Kwargs>,
     ) -> Result<AsyncResult<T::Output>, Error> {
         let (handle, completer) = pending();
-        self.inner.submit_chunk::<T, _>(vec![args], Arc::new(kwargs.into()), ApplySink(completer))?;
+        self.inner.submit_chunk::<T, _>(CallItems::One(args), JobKwargs::Owned(kwargs.into()), ApplySink(completer))?;
         Ok(handle)
     }
 
@@ -397,28 +400,34 @@ impl Pool {
         let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
             .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
         let items = args.len();
-        let chunksize = call.chunksize.unwrap_or_else(|| auto_chunksize(items, self.workers()));
-        let chunks = items.div_ceil(chunksize);
+        let chunks = chunking::plan(items, self.workers(), call.chunksize);
         let kwargs = Arc::new(call.kwargs);
         let (handle, completer) = pending();
-        let jobs = match chunks {
+        let jobs = match chunks.len() {
             0 => {
                 completer.complete(Ok(Vec::new()));
                 return Ok(handle);
             }
             1 => {
                 let in_flight = self.inner.in_flight.enter();
-                vec![new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer), in_flight)]
+                vec![new_job::<T, M, _>(
+                    CallItems::Owned(args),
+                    JobKwargs::Shared(kwargs),
+                    WholeMapSink(completer),
+                    in_flight,
+                )]
             }
             _ => {
-                let collector = SlotCollector::new(items, chunksize, completer);
-                InputBuffer::split(args, chunksize)
+                let ranges = InputBuffer::split(args, &chunks);
+                let collector = SlotCollector::new(items, chunks, completer);
+                ranges
                     .into_iter()
                     .enumerate()
                     .map(|(index, range)| {
                         let sink = collector.sink(index);
                         let in_flight = self.inner.in_flight.enter();
-                        new_job::<T, M, _>(CallItems::Range(range), Arc::clone(&kwargs), sink, in_flight)
+                        let kwargs = JobKwargs::Shared(Arc::clone(&kwargs));
+                        new_job::<T, M, _>(CallItems::Range(range), kwargs, sink, in_flight)
                     })
                     .collect()
             }

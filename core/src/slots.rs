@@ -29,8 +29,8 @@ unsafe impl<T: Send> Send for InputBuffer<T> {}
 unsafe impl<T: Send> Sync for InputBuffer<T> {}
 
 impl<T> InputBuffer<T> {
-    /// Splits `items` into ranges of `chunksize` (the last may be shorter).
-    pub(crate) fn split(items: Vec<T>, chunksize: usize) -> Vec<InputRange<T>> {
+    /// Splits `items` into the given ranges, which must cover `0..items.len()` without overlap.
+    pub(crate) fn split(items: Vec<T>, ranges: &[std::ops::Range<usize>]) -> Vec<InputRange<T>> {
         let mut items = ManuallyDrop::new(items);
         let len = items.len();
         let buffer = Arc::new(InputBuffer {
@@ -38,10 +38,12 @@ impl<T> InputBuffer<T> {
             ptr: unsafe { NonNull::new_unchecked(items.as_mut_ptr()) },
             capacity: items.capacity(),
         });
-        (0..len)
-            .step_by(chunksize.max(1))
-            .map(|start| InputRange { buffer: Arc::clone(&buffer), next: start, end: (start + chunksize).min(len) })
-            .collect()
+        assert!(
+            ranges.iter().fold(Some(0), |next, r| next.filter(|&n| n == r.start && r.start <= r.end).map(|_| r.end))
+                == Some(len),
+            "ranges must tile the input"
+        );
+        ranges.iter().map(|r| InputRange { buffer: Arc::clone(&buffer), next: r.start, end: r.end }).collect()
     }
 }
 
@@ -196,7 +198,7 @@ mod tests {
     fn ranges_move_out_or_drop_every_item_once() {
         let drops = AtomicUsize::new(0);
         let items: Vec<_> = (0..10).map(|i| Tracked(&drops, i)).collect();
-        let mut ranges = InputBuffer::split(items, 3);
+        let mut ranges = InputBuffer::split(items, &[0..3, 3..6, 6..9, 9..10]);
         assert_eq!(
             ranges.iter().map(|r| (r.start(), r.as_slice().len())).collect::<Vec<_>>(),
             [(0, 3), (3, 3), (6, 3), (9, 1)]
@@ -210,7 +212,7 @@ mod tests {
 
     #[test]
     fn empty_input_has_no_ranges() {
-        assert!(InputBuffer::<String>::split(Vec::new(), 4).is_empty());
+        assert!(InputBuffer::<String>::split(Vec::new(), &[]).is_empty());
     }
 
     #[test]
