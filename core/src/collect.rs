@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
 use crate::handle::Completer;
-use crate::job::{run_collecting, CallItems, ChunkOutcome, Deliver};
+use crate::job::{run_collecting, CallItems, Calls, ChunkOutcome, Deliver};
 use crate::scheduler;
 use crate::slots::OutputSlots;
 
@@ -26,10 +26,10 @@ impl<O: Send + 'static> Deliver<O> for ApplySink<O> {
     }
 
     /// One call, its result straight into the handle: no vector.
-    fn run_chunk<A>(self, items: CallItems<A>, mut call: impl FnMut(A) -> Result<O, Error>) {
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: CallItems<A>, mut calls: Calls<'_, F>) {
         match items {
-            CallItems::One(item) => self.0.complete(call(item)),
-            items => run_collecting(self, items, call),
+            CallItems::One(item) => self.0.complete(calls.one(item)),
+            items => run_collecting(self, items, calls),
         }
     }
 }
@@ -166,32 +166,15 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
         self.collector.chunk_done(self.index, outcome.failures);
     }
 
-    fn run_chunk<A>(self, items: CallItems<A>, mut call: impl FnMut(A) -> Result<O, Error>) {
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: CallItems<A>, mut calls: Calls<'_, F>) {
         let mut failures = Vec::new();
+        let write = |i, value| self.write(i, value);
         match items {
-            CallItems::One(item) => self.write_all(std::iter::once(item), &mut call, &mut failures),
-            CallItems::Owned(items) => self.write_all(items.into_iter(), &mut call, &mut failures),
-            CallItems::Range(range) => self.write_all(range, &mut call, &mut failures),
+            CallItems::One(item) => calls.all(std::iter::once(item), write, &mut failures),
+            CallItems::Owned(items) => calls.all(items.into_iter(), write, &mut failures),
+            CallItems::Range(range) => calls.all(range, write, &mut failures),
         }
         self.collector.chunk_done(self.index, failures);
-    }
-}
-
-impl<O: Send + 'static> SlotSink<O> {
-    /// Runs `call` over `items`, each value into its slot, each failure into `failures`.
-    #[inline]
-    fn write_all<A>(
-        &self,
-        items: impl Iterator<Item = A>,
-        call: &mut impl FnMut(A) -> Result<O, Error>,
-        failures: &mut Vec<(usize, Error)>,
-    ) {
-        for (i, item) in items.enumerate() {
-            match call(item) {
-                Ok(value) => self.write(i, value),
-                Err(error) => failures.push((i, error)),
-            }
-        }
     }
 }
 

@@ -101,50 +101,98 @@ pub(crate) trait Deliver<O>: Send + 'static {
     /// Delivers the outcome of calls that ran elsewhere, or that never ran.
     fn deliver(self, outcome: ChunkOutcome<O>);
 
-    /// Runs the calls with `call` and delivers their outcome. By default the values are collected
-    /// into a vector, in place when the items are an owned vector (`filter_map` over `enumerate`
-    /// over `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
+    /// Runs the calls and delivers their outcome. By default the values are collected into a
+    /// vector, in place when the items are an owned vector (`filter_map` over `enumerate` over
+    /// `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
     /// `into_iter().map().collect()` does); a failed call leaves no hole, its error goes aside.
-    fn run_chunk<A>(self, items: CallItems<A>, call: impl FnMut(A) -> Result<O, Error>)
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: CallItems<A>, calls: Calls<'_, F>)
     where
         Self: Sized,
     {
-        run_collecting(self, items, call)
+        run_collecting(self, items, calls)
+    }
+}
+
+/// The calls of a running chunk: the task (with its keyword arguments bound) and the scope that
+/// turns its panics into errors.
+pub(crate) struct Calls<'a, F> {
+    scope: &'a TaskScope,
+    task: &'static str,
+    call: F,
+}
+
+impl<F> Calls<'_, F> {
+    /// One call, its panic caught.
+    #[inline]
+    pub(crate) fn one<A, O>(&mut self, item: A) -> Result<O, Error>
+    where
+        F: FnMut(A) -> O,
+    {
+        let call = &mut self.call;
+        self.scope.catch(self.task, move || call(item))
+    }
+
+    /// Every call in order, inside one `catch_unwind` that resumes after a panicking call: the
+    /// happy path is a plain loop, and only the panicking call fails. Values go to `on_value`
+    /// with their call index, failures to `failures`.
+    #[inline]
+    pub(crate) fn all<A, O>(
+        &mut self,
+        items: impl Iterator<Item = A>,
+        mut on_value: impl FnMut(usize, O),
+        failures: &mut Vec<(usize, Error)>,
+    ) where
+        F: FnMut(A) -> O,
+    {
+        let mut items = items.enumerate();
+        let mut current = 0;
+        loop {
+            let call = &mut self.call;
+            let ran = self.scope.catch(self.task, || {
+                for (i, item) in &mut items {
+                    current = i;
+                    on_value(i, call(item));
+                }
+            });
+            match ran {
+                Ok(()) => return,
+                Err(error) => failures.push((current, error)),
+            }
+        }
     }
 }
 
 /// [`Deliver::run_chunk`]'s default: collect the values, then deliver.
-pub(crate) fn run_collecting<O, A>(
+pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
     sink: impl Deliver<O>,
     items: CallItems<A>,
-    call: impl FnMut(A) -> Result<O, Error>,
+    mut calls: Calls<'_, F>,
 ) {
     let mut failures = Vec::new();
     let values = match items {
-        CallItems::One(item) => collect_values(std::iter::once(item), call, &mut failures),
-        CallItems::Owned(items) => collect_values(items.into_iter(), call, &mut failures),
-        CallItems::Range(range) => collect_values(range, call, &mut failures),
+        CallItems::Owned(items) => items
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, item)| match calls.one(item) {
+                Ok(value) => Some(value),
+                Err(error) => {
+                    failures.push((i, error));
+                    None
+                }
+            })
+            .collect(),
+        CallItems::One(item) => {
+            let mut values = Vec::with_capacity(1);
+            calls.all(std::iter::once(item), |_, value| values.push(value), &mut failures);
+            values
+        }
+        CallItems::Range(range) => {
+            let mut values = Vec::with_capacity(range.len());
+            calls.all(range, |_, value| values.push(value), &mut failures);
+            values
+        }
     };
     sink.deliver(ChunkOutcome { values, failures });
-}
-
-/// The successful values of `call` over `items`, in order; failures go to `failures`.
-#[inline]
-fn collect_values<A, O>(
-    items: impl Iterator<Item = A>,
-    mut call: impl FnMut(A) -> Result<O, Error>,
-    failures: &mut Vec<(usize, Error)>,
-) -> Vec<O> {
-    items
-        .enumerate()
-        .filter_map(|(i, item)| match call(item) {
-            Ok(value) => Some(value),
-            Err(error) => {
-                failures.push((i, error));
-                None
-            }
-        })
-        .collect()
 }
 
 /// The calls of a job in encoded form, for backends that run work outside this process.
@@ -293,10 +341,8 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, 
         let Some(sink) = self.sink.take() else { return };
         let kwargs = &*self.kwargs;
         let scope = TaskScope::enter();
-        sink.run_chunk(items, |item| {
-            let kwargs = T::Kwargs::clone(kwargs);
-            scope.catch(T::NAME, move || T::call(M::into_args(item), kwargs))
-        });
+        let call = |item| T::call(M::into_args(item), T::Kwargs::clone(kwargs));
+        sink.run_chunk(items, Calls { scope: &scope, task: T::NAME, call });
     }
 
     fn fail(mut self: Box<Self>, error: Error) {
