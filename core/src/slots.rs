@@ -38,11 +38,8 @@ impl<T> InputBuffer<T> {
             ptr: unsafe { NonNull::new_unchecked(items.as_mut_ptr()) },
             capacity: items.capacity(),
         });
-        assert!(
-            ranges.iter().fold(Some(0), |next, r| next.filter(|&n| n == r.start && r.start <= r.end).map(|_| r.end))
-                == Some(len),
-            "ranges must tile the input"
-        );
+        let tiled = ranges.iter().try_fold(0, |next, r| (next == r.start && r.start <= r.end).then_some(r.end));
+        assert_eq!(tiled, Some(len), "ranges must tile the input");
         ranges.iter().map(|r| InputRange { buffer: Arc::clone(&buffer), next: r.start, end: r.end }).collect()
     }
 }
