@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Instruction counts (callgrind) of the tutorial map: parapool's thread backend, rayon and a
+# sequential loop doing the same work, 5 x 1,000,000 words each. Deterministic for a given binary,
+# unlike wall time on a shared machine. Needs valgrind (apt-get install valgrind).
+#
+#   bash benches/instructions.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q --release --example map_workload
+bin=target/release/examples/map_workload
+printf '%-10s %-7s %-6s %15s %8s\n' runner words letter instructions vs_rayon
+for words in owned static; do
+  for letter in "" e; do
+    declare -A count=()
+    for runner in sequential rayon parapool; do
+      count[$runner]=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$runner" "$words" $letter 2>&1 \
+        | awk '/refs:/ {gsub(",", "", $NF); print $NF}')
+    done
+    for runner in sequential rayon parapool; do
+      ratio=$(awk -v a="${count[$runner]}" -v b="${count[rayon]}" 'BEGIN { printf "%.3f", a / b }')
+      printf '%-10s %-7s %-6s %15s %8s\n' "$runner" "$words" "${letter:-all}" "${count[$runner]}" "$ratio"
+    done
+  done
+done

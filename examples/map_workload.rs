@@ -1,0 +1,76 @@
+//! One tutorial-map workload per run, for deterministic instruction counts under callgrind
+//! (`benches/instructions.sh` runs every combination): wall-clock benches on a shared, noisy
+//! machine drift by tens of percent between runs, instruction counts do not.
+//!
+//! ```text
+//! cargo run --release --example map_workload -- parapool|rayon|sequential [owned|static] [e]
+//! ```
+//!
+//! Each run maps count_letters over 1,000,000 tutorial words five times on 2 workers.
+
+use std::borrow::Cow;
+
+use parapool::{Pool, Task};
+use rayon::prelude::*;
+
+#[path = "count_letters.rs"]
+#[allow(dead_code)]
+mod example;
+
+use example::count_letters;
+
+/// count_letters on borrowed literals: no allocation per call.
+#[parapool::task]
+fn count_letters_static(word: Cow<'static, str>, #[kwarg] letter: Cow<'static, str>) -> usize {
+    if letter.is_empty() {
+        word.chars().count()
+    } else {
+        word.chars().filter(|c| letter.contains(*c)).count()
+    }
+}
+
+const ROUNDS: usize = 5;
+const WORDS: usize = 1_000_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runner = args.first().map(String::as_str).unwrap_or("parapool");
+    let words_kind = args.get(1).map(String::as_str).unwrap_or("owned");
+    let letter = if args.get(2).map(String::as_str) == Some("e") { "e" } else { "" };
+    let pool = Pool::thread(2).expect("pool");
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("rayon");
+    let mut checksum = 0usize;
+    for _ in 0..ROUNDS {
+        checksum += match words_kind {
+            "static" => {
+                let words: Vec<Cow<'static, str>> =
+                    example::WORDS.iter().cycle().take(WORDS).map(|w| Cow::Borrowed(*w)).collect();
+                let letter: Cow<'static, str> = Cow::Borrowed(letter);
+                let out: Vec<usize> = match runner {
+                    "parapool" => pool
+                        .map(count_letters_static.with(count_letters_static::kwargs().letter(letter)), words)
+                        .expect("map"),
+                    "rayon" => rayon_pool.install(|| {
+                        words.into_par_iter().map(|w| count_letters_static(w, letter.clone())).collect()
+                    }),
+                    _ => words.into_iter().map(|w| count_letters_static(w, letter.clone())).collect(),
+                };
+                out.iter().sum::<usize>()
+            }
+            _ => {
+                let words: Vec<String> = example::WORDS.iter().cycle().take(WORDS).map(|w| w.to_string()).collect();
+                let letter = letter.to_string();
+                let out: Vec<usize> = match runner {
+                    "parapool" => {
+                        pool.map(count_letters.with(count_letters::kwargs().letter(letter.as_str())), words).expect("map")
+                    }
+                    "rayon" => rayon_pool
+                        .install(|| words.into_par_iter().map(|w| count_letters(w, letter.clone())).collect()),
+                    _ => words.into_iter().map(|w| count_letters(w, letter.clone())).collect(),
+                };
+                out.iter().sum::<usize>()
+            }
+        };
+    }
+    println!("{runner} {words_kind} letter={letter:?}: checksum {checksum}");
+}
