@@ -3,10 +3,11 @@
 //! machine drift by tens of percent between runs, instruction counts do not.
 //!
 //! ```text
-//! cargo run --release --example map_workload -- parapool|rayon|sequential [owned|static] [e]
+//! cargo run --release --example map_workload -- parapool|inline|rayon|sequential [owned|static] [e]
 //! ```
 //!
-//! Each run maps count_letters over 1,000,000 tutorial words five times on 2 workers.
+//! Each run maps count_letters over 1,000,000 tutorial words five times: `parapool` on the thread
+//! backend with 2 workers, `inline` on the inline backend, `rayon` on a 2-thread rayon pool.
 
 use std::borrow::Cow;
 
@@ -37,7 +38,7 @@ fn main() {
     let runner = args.first().map(String::as_str).unwrap_or("parapool");
     let words_kind = args.get(1).map(String::as_str).unwrap_or("owned");
     let letter = if args.get(2).map(String::as_str) == Some("e") { "e" } else { "" };
-    let pool = Pool::thread(2).expect("pool");
+    let pool = if runner == "inline" { Pool::inline() } else { Pool::thread(2) }.expect("pool");
     let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("rayon");
     let mut checksum = 0usize;
     for _ in 0..ROUNDS {
@@ -47,12 +48,11 @@ fn main() {
                     example::WORDS.iter().cycle().take(WORDS).map(|w| Cow::Borrowed(*w)).collect();
                 let letter: Cow<'static, str> = Cow::Borrowed(letter);
                 let out: Vec<usize> = match runner {
-                    "parapool" => pool
+                    "parapool" | "inline" => pool
                         .map(count_letters_static.with(count_letters_static::kwargs().letter(letter)), words)
                         .expect("map"),
-                    "rayon" => rayon_pool.install(|| {
-                        words.into_par_iter().map(|w| count_letters_static(w, letter.clone())).collect()
-                    }),
+                    "rayon" => rayon_pool
+                        .install(|| words.into_par_iter().map(|w| count_letters_static(w, letter.clone())).collect()),
                     _ => words.into_iter().map(|w| count_letters_static(w, letter.clone())).collect(),
                 };
                 out.iter().sum::<usize>()
@@ -61,11 +61,12 @@ fn main() {
                 let words: Vec<String> = example::WORDS.iter().cycle().take(WORDS).map(|w| w.to_string()).collect();
                 let letter = letter.to_string();
                 let out: Vec<usize> = match runner {
-                    "parapool" => {
-                        pool.map(count_letters.with(count_letters::kwargs().letter(letter.as_str())), words).expect("map")
+                    "parapool" | "inline" => pool
+                        .map(count_letters.with(count_letters::kwargs().letter(letter.as_str())), words)
+                        .expect("map"),
+                    "rayon" => {
+                        rayon_pool.install(|| words.into_par_iter().map(|w| count_letters(w, letter.clone())).collect())
                     }
-                    "rayon" => rayon_pool
-                        .install(|| words.into_par_iter().map(|w| count_letters(w, letter.clone())).collect()),
                     _ => words.into_iter().map(|w| count_letters(w, letter.clone())).collect(),
                 };
                 out.iter().sum::<usize>()
