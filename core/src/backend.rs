@@ -10,7 +10,8 @@ use crate::job::Job;
 /// How a backend stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shutdown {
-    /// Run every job already submitted, then stop the workers.
+    /// Run every job already submitted (delivering its results, so its callbacks have run), then
+    /// stop the workers. `Pool::join` relies on this: it counts no jobs itself.
     Drain,
     /// Cancel the jobs that have not started ([`Job::fail`] with [`Error::Cancelled`], or just
     /// drop them), stop running ones as promptly as the backend can, then stop the workers.

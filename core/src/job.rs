@@ -14,7 +14,6 @@ use std::marker::PhantomData;
 
 use crate::error::{Error, Side};
 use crate::input::CallInput;
-use crate::lifecycle::InFlight;
 use crate::panic::TaskScope;
 use crate::registry;
 use crate::slots::InputRange;
@@ -292,7 +291,6 @@ struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
     calls: usize,
     kwargs: JobKwargs<T::Kwargs>,
     sink: Option<D>,
-    _in_flight: InFlight,
     _input: PhantomData<fn() -> M>,
 }
 
@@ -300,19 +298,9 @@ pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
     items: CallItems<M::Item>,
     kwargs: JobKwargs<T::Kwargs>,
     sink: D,
-    in_flight: InFlight,
 ) -> Job {
     let calls = items.as_slice().len();
-    Job {
-        inner: Box::new(ChunkJob::<T, M, D> {
-            items,
-            calls,
-            kwargs,
-            sink: Some(sink),
-            _in_flight: in_flight,
-            _input: PhantomData,
-        }),
-    }
+    Job { inner: Box::new(ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData }) }
 }
 
 impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {

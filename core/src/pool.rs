@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::handle::{pending, AsyncResult};
 use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, CallItems, Deliver, Job, JobKwargs};
-use crate::lifecycle::{InFlightCounter, Stage};
+use crate::lifecycle::Stage;
 use crate::panic::{install_hook, payload_message};
 use crate::slots::InputBuffer;
 use crate::stream::{Imap, OneArg};
@@ -64,7 +64,6 @@ pub struct Pool {
 pub(crate) struct PoolInner {
     backend: Box<dyn Backend>,
     stage: RwLock<Stage>,
-    in_flight: Arc<InFlightCounter>,
     backend_stopped: Mutex<bool>,
 }
 
@@ -98,7 +97,7 @@ impl PoolInner {
         if *stage != Stage::Open {
             return Err(Error::Closed);
         }
-        self.backend.submit(new_job::<T, Starred, D>(items, kwargs, sink, self.in_flight.enter()));
+        self.backend.submit(new_job::<T, Starred, D>(items, kwargs, sink));
         Ok(())
     }
 
@@ -135,12 +134,7 @@ impl Pool {
     pub fn with_backend(backend: Box<dyn Backend>) -> Pool {
         install_hook();
         Pool {
-            inner: Arc::new(PoolInner {
-                backend,
-                stage: RwLock::new(Stage::Open),
-                in_flight: Arc::new(InFlightCounter::default()),
-                backend_stopped: Mutex::new(false),
-            }),
+            inner: Arc::new(PoolInner { backend, stage: RwLock::new(Stage::Open), backend_stopped: Mutex::new(false) }),
         }
     }
 
@@ -382,7 +376,6 @@ impl Pool {
         if *self.inner.stage.read() == Stage::Open {
             return Err(Error::NotClosed);
         }
-        self.inner.in_flight.wait_drained();
         self.inner.stop_backend(Shutdown::Drain);
         Ok(())
     }
@@ -409,13 +402,7 @@ impl Pool {
                 return Ok(handle);
             }
             1 => {
-                let in_flight = self.inner.in_flight.enter();
-                vec![new_job::<T, M, _>(
-                    CallItems::Owned(args),
-                    JobKwargs::Shared(kwargs),
-                    WholeMapSink(completer),
-                    in_flight,
-                )]
+                vec![new_job::<T, M, _>(CallItems::Owned(args), JobKwargs::Shared(kwargs), WholeMapSink(completer))]
             }
             _ => {
                 let ranges = InputBuffer::split(args, &chunks);
@@ -425,9 +412,8 @@ impl Pool {
                     .enumerate()
                     .map(|(index, range)| {
                         let sink = collector.sink(index);
-                        let in_flight = self.inner.in_flight.enter();
                         let kwargs = JobKwargs::Shared(Arc::clone(&kwargs));
-                        new_job::<T, M, _>(CallItems::Range(range), kwargs, sink, in_flight)
+                        new_job::<T, M, _>(CallItems::Range(range), kwargs, sink)
                     })
                     .collect()
             }
@@ -467,11 +453,7 @@ impl Drop for Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("backend", &self.backend_name())
-            .field("workers", &self.workers())
-            .field("jobs_in_flight", &self.inner.in_flight.current())
-            .finish()
+        f.debug_struct("Pool").field("backend", &self.backend_name()).field("workers", &self.workers()).finish()
     }
 }
 
