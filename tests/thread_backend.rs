@@ -209,3 +209,24 @@ fn uneven_task_costs_still_spread_over_workers() {
         assert!(two < Duration::from_millis(serial * 85 / 100), "took {two:?} of {serial} ms serial");
     });
 }
+
+#[test]
+fn terminate_cancels_jobs_already_taken_into_a_workers_own_queue() {
+    within(60, || {
+        // Workers steal from the injector in batches into their own deques; terminating must
+        // cancel those too, not leave them (and their handles) waiting for the pool to drop.
+        let pool = Pool::thread(2).unwrap();
+        let handles: Vec<_> = (0..2_000).map(|_| pool.apply_async(sleep_ms, (1,), ()).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(20));
+        pool.terminate();
+        let mut cancelled = 0;
+        for handle in handles {
+            match handle.get() {
+                Ok(1) => {}
+                Err(Error::Cancelled { .. }) => cancelled += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(cancelled > 1_000, "only {cancelled} cancelled");
+    });
+}

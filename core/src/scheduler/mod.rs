@@ -192,7 +192,12 @@ impl Scheduler {
             idle_rounds = 0;
             self.sleep.sleep(index, || self.state.load(Ordering::Acquire) != RUNNING || self.has_work(&worker.queue));
         }
-        // Jobs left on this worker's deque are dropped with it, which cancels them.
+        // Cancel the jobs left on this worker's deque now: the deque's buffer is shared with the
+        // stealers, which live as long as the scheduler, so dropping the `Worker` alone would
+        // keep them (and whoever waits for them) alive.
+        while let Some(job) = worker.queue.deque.pop() {
+            drop(job);
+        }
     }
 
     /// Whether any queue holds a job (a racy snapshot; used for the sleep re-check).
