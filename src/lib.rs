@@ -33,6 +33,35 @@ pub use parapool_macros::task;
 /// The built-in backends (`inline`, …), registered by name; you rarely name them directly.
 pub use parapool_backends as builtin;
 
+pub use parapool_backends::process::init;
+
+/// Makes an integration-test file usable with the `process` backend: write it once, at the top
+/// level of the test file (the crate root, not inside a module).
+///
+/// ```ignore
+/// parapool::process_worker_test!();
+/// ```
+///
+/// It expands to a `#[test] fn __parapool_process_worker()` that calls [`init`] (and so does
+/// nothing in the test run itself), and registers that test so the process backend starts its
+/// workers by re-executing the test binary with the arguments
+/// `__parapool_process_worker --exact --nocapture --test-threads=1 --quiet`: each worker runs
+/// only that test, which serves tasks and exits. This works under `cargo test` (any `--test-threads`) and
+/// `cargo nextest run`. A worker prints the harness's `running 1 test` line to stdout.
+#[macro_export]
+macro_rules! process_worker_test {
+    () => {
+        #[test]
+        fn __parapool_process_worker() {
+            $crate::init();
+        }
+
+        $crate::inventory::submit! {
+            $crate::builtin::process::WorkerTest::new(module_path!(), "__parapool_process_worker")
+        }
+    };
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use inventory;

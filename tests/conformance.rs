@@ -2,6 +2,8 @@
 //! on every backend in `common::BACKENDS`, plus the parts of the contract that need a backend that
 //! holds jobs (pending handles, timeouts, cancellation).
 
+parapool::process_worker_test!(); // lets this test binary be a process-backend worker
+
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,8 @@
 //! execution gives — same values, same order for ordered calls, same multiset for unordered ones —
 //! and exactly the inputs whose task panics give errors, carrying that panic's message.
 
+parapool::process_worker_test!(); // lets this test binary be a process-backend worker
+
 mod common;
 
 use common::{subtract, weigh, weigh_reference, BACKENDS};

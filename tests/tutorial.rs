@@ -1,5 +1,7 @@
 //! The tutorial example prints the tutorial's lines on every backend.
 
+parapool::process_worker_test!(); // lets this test binary be a process-backend worker
+
 mod common;
 
 #[path = "../examples/count_letters.rs"]

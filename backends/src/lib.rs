@@ -5,9 +5,11 @@
 //! |---|---|---|
 //! | `inline` | sequentially, in the caller's thread, at submission | [`inline`] |
 //! | `thread` | on N worker threads with work stealing, in place | [`thread`] |
+//! | `process` | in N worker processes (this executable, re-executed), by task name | [`process`] |
 #![deny(missing_docs)]
 
 pub mod inline;
+pub mod process;
 pub mod thread;
 
 /// Links this crate's backend registrations into a binary that otherwise names nothing from it.
@@ -16,3 +18,5 @@ pub mod thread;
 /// parapool_backends::link();
 /// ```
 pub fn link() {}
+
+pub use process::init;

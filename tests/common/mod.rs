@@ -9,7 +9,12 @@ use parapool::{Backend, BackendConfig, BackendFactory, Error, Job, Pool, Shutdow
 use parking_lot::Mutex;
 
 /// Every backend the property and conformance tests run on. Adding a backend is one line here.
-pub const BACKENDS: &[&str] = &["inline", "serde-loopback"];
+pub const BACKENDS: &[&str] = &[
+    "inline",         // the reference semantics
+    "serde-loopback", // a third-party backend (below) that sends every call through the codec
+    "thread",
+    "process",
+];
 
 /// A pool on `backend` with two workers (backends that have workers).
 pub fn pool(backend: &str) -> Pool {

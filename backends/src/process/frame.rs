@@ -1,0 +1,177 @@
+//! Length-prefixed frames: a `u32` little-endian length, then that many bytes of postcard.
+//!
+//! A reader checks the length against a maximum *before* allocating, so a corrupt or hostile
+//! length can never make it allocate more than the maximum; a stream that ends inside a frame is
+//! an error, never a hang on data that will not come.
+
+use std::io::{self, Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The default largest frame, in bytes (64 MiB).
+pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
+
+/// Bytes of the length prefix.
+const HEADER: usize = 4;
+
+/// What can go wrong reading or writing a frame.
+#[derive(Debug)]
+pub enum FrameError {
+    /// The pipe failed.
+    Io(io::Error),
+    /// The stream ended inside a frame.
+    Truncated {
+        /// Bytes the frame (or its header) needed.
+        expected: usize,
+        /// Bytes that arrived.
+        got: usize,
+    },
+    /// A frame's length is larger than the configured maximum.
+    TooLarge {
+        /// The length announced or produced.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The payload is not a valid message.
+    Malformed(String),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Io(e) => write!(f, "pipe error: {e}"),
+            FrameError::Truncated { expected, got } => {
+                write!(f, "the stream ended inside a frame ({got} of {expected} bytes)")
+            }
+            FrameError::TooLarge { len, max } => write!(
+                f,
+                "a frame of {len} bytes exceeds the maximum of {max} bytes (use a smaller chunksize, or raise max_frame)"
+            ),
+            FrameError::Malformed(message) => write!(f, "malformed frame: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        FrameError::Io(e)
+    }
+}
+
+/// Encodes `message` as one complete frame (header included), refusing payloads above `max`.
+pub fn encode_frame<T: Serialize + ?Sized>(message: &T, max: usize) -> Result<Vec<u8>, FrameError> {
+    let buffer = postcard::to_extend(message, vec![0u8; HEADER]).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    let len = buffer.len() - HEADER;
+    if len > max || u32::try_from(len).is_err() {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    let mut buffer = buffer;
+    buffer[..HEADER].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(buffer)
+}
+
+/// Encodes and writes one frame.
+pub fn write_frame<T: Serialize + ?Sized>(out: &mut impl Write, message: &T, max: usize) -> Result<(), FrameError> {
+    let frame = encode_frame(message, max)?;
+    out.write_all(&frame)?;
+    Ok(())
+}
+
+/// Reads as many bytes as fit in `buf`, stopping early only at the end of the stream.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads one frame's payload. `Ok(None)` is a clean end of stream (between frames).
+pub fn read_frame(input: &mut impl Read, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut header = [0u8; HEADER];
+    match read_full(input, &mut header)? {
+        0 => return Ok(None),
+        HEADER => {}
+        got => return Err(FrameError::Truncated { expected: HEADER, got }),
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    let mut payload = vec![0u8; len];
+    let got = read_full(input, &mut payload)?;
+    if got < len {
+        return Err(FrameError::Truncated { expected: len, got });
+    }
+    Ok(Some(payload))
+}
+
+/// Reads and decodes one message. `Ok(None)` is a clean end of stream.
+pub fn read_message<T: DeserializeOwned>(input: &mut impl Read, max: usize) -> Result<Option<T>, FrameError> {
+    match read_frame(input, max)? {
+        None => Ok(None),
+        Some(payload) => postcard::from_bytes(&payload).map(Some).map_err(|e| FrameError::Malformed(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut pipe = Vec::new();
+        write_frame(&mut pipe, &(7u32, "seven".to_string()), 1024).unwrap();
+        write_frame(&mut pipe, &vec![1u8, 2, 3], 1024).unwrap();
+        let mut input = &pipe[..];
+        assert_eq!(read_message::<(u32, String)>(&mut input, 1024).unwrap(), Some((7, "seven".into())));
+        assert_eq!(read_message::<Vec<u8>>(&mut input, 1024).unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(read_message::<Vec<u8>>(&mut input, 1024).unwrap(), None);
+    }
+
+    #[test]
+    fn truncated_header_and_payload_are_errors() {
+        let mut input: &[u8] = &[5, 0];
+        assert!(matches!(read_frame(&mut input, 64), Err(FrameError::Truncated { expected: 4, got: 2 })));
+        let mut input: &[u8] = &[5, 0, 0, 0, 1, 2];
+        assert!(matches!(read_frame(&mut input, 64), Err(FrameError::Truncated { expected: 5, got: 2 })));
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_allocating() {
+        // u32::MAX would be a 4 GiB allocation if it were trusted.
+        let mut input: &[u8] = &[0xff, 0xff, 0xff, 0xff, 0];
+        match read_frame(&mut input, DEFAULT_MAX_FRAME) {
+            Err(FrameError::TooLarge { len, max }) => {
+                assert_eq!(len, u32::MAX as usize);
+                assert_eq!(max, DEFAULT_MAX_FRAME);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn oversized_message_is_refused_when_writing() {
+        let mut pipe = Vec::new();
+        let err = write_frame(&mut pipe, &vec![0u8; 100], 50).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { max: 50, .. }), "{err}");
+        assert!(pipe.is_empty());
+    }
+
+    #[test]
+    fn garbage_payload_is_malformed() {
+        let mut input: &[u8] = &[2, 0, 0, 0, 0xff, 0xff];
+        let err = read_message::<(u64, String)>(&mut input, 64).unwrap_err();
+        assert!(matches!(err, FrameError::Malformed(_)), "{err}");
+        assert!(err.to_string().contains("malformed"));
+    }
+}

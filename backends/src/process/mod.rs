@@ -1,0 +1,345 @@
+//! The process backend: N worker processes, each the current executable re-executed, run tasks
+//! by name from the task registry. Arguments and outputs cross a pipe, encoded with postcard.
+//!
+//! - **Start-up** ([`init`], `spawn.rs`): a worker is recognised by a one-time token in its
+//!   environment plus the protocol pipes on descriptors 3 and 4; nothing else of the parent's is
+//!   inherited except stdin, stdout and stderr. Call [`init`] first in `main`; in integration
+//!   tests, write `parapool::process_worker_test!();` once in the test file.
+//! - **Protocol** (`protocol.rs`, `frame.rs`): a handshake (magic, version, token, build
+//!   identity), then length-prefixed postcard frames with a maximum size, each a batch of calls
+//!   or their results.
+//! - **Dispatch** (`proxy.rs`): one proxy thread per child takes jobs from the shared
+//!   work-stealing scheduler and keeps at most [`ProcessOptions::max_in_flight`] batches
+//!   unanswered per child; a reader thread per child completes jobs as results arrive.
+//! - **Faults**: a task's panic is that call's error and the worker lives on. A worker that dies
+//!   fails the jobs it held with [`Error::WorkerLost`] (naming the exit status or signal), and a
+//!   new worker is started for the next job. `terminate` sends SIGTERM, then SIGKILL after
+//!   [`ProcessOptions::grace`]; shutdown and drop reap every child.
+//! - **Hazards**: callbacks (`on_success`, `on_error`) run on a child's reader thread, as in
+//!   Python's result-handler thread: a callback that blocks on the same pool can stall the
+//!   results of that child, so keep callbacks short. Writing to a dead worker relies on SIGPIPE
+//!   being ignored, which Rust's runtime does for every Rust `main`.
+//!
+//! Options ([`ProcessOptions`]): the maximum frame size, batches in flight per child,
+//! `max_tasks_per_child` and an initializer task. Not yet: retrying the jobs of a lost worker
+//! (they fail with [`Error::WorkerLost`]).
+//!
+//! ```no_run
+//! # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+//! fn main() -> Result<(), parapool::Error> {
+//!     parapool::init(); // in a worker, serves tasks and exits; here, returns at once
+//!     let pool = parapool::Pool::builder().backend("process").workers(4).build()?;
+//!     assert_eq!(pool.map(double, 0..100)?, (0..100).map(|x| 2 * x).collect::<Vec<_>>());
+//!     Ok(())
+//! }
+//! ```
+
+mod frame;
+mod protocol;
+mod proxy;
+mod spawn;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parapool_core::scheduler::Scheduler;
+use parapool_core::{registry, Backend, BackendConfig, BackendFactory, Error, Job, Shutdown, Side, Task};
+use parking_lot::Mutex;
+
+pub use frame::DEFAULT_MAX_FRAME;
+pub use worker::init;
+
+use proxy::{backend_error, Conn, Proxy, Shared};
+
+/// Settings of a process pool beyond the number of workers.
+///
+/// ```
+/// use parapool::builtin::process::{ProcessBackend, ProcessOptions};
+/// let options = ProcessOptions::default().max_frame(1 << 20).max_in_flight(4);
+/// assert_eq!(options.max_frame, 1 << 20);
+/// # let _ = ProcessBackend::with_options;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProcessOptions {
+    /// The largest frame sent or accepted, in bytes ([`DEFAULT_MAX_FRAME`]). A batch whose
+    /// encoding is larger fails with [`Error::Backend`]; use a smaller chunk size.
+    pub max_frame: usize,
+    /// Batches sent to one child before its first answer is awaited (default 2).
+    pub max_in_flight: usize,
+    /// How long `terminate` waits after SIGTERM before SIGKILL, and how long a child may linger
+    /// after closing its pipe (default 2 s).
+    pub grace: Duration,
+    /// How long a new worker may take to answer the handshake (default 30 s).
+    pub handshake_timeout: Duration,
+    /// Replace a worker after it has been sent this many jobs (chunks of calls), like Python's
+    /// `maxtasksperchild`; `None` (the default) keeps workers for the pool's life.
+    pub max_tasks_per_child: Option<usize>,
+    /// A task run once in each worker when it starts, before any job (see
+    /// [`initializer`](Self::initializer)).
+    pub initializer: Option<Initializer>,
+}
+
+/// A task call run once at each worker's start; see [`ProcessOptions::initializer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Initializer {
+    task: &'static str,
+    args: Vec<u8>,
+    kwargs: Vec<u8>,
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        ProcessOptions {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_in_flight: 2,
+            grace: Duration::from_secs(2),
+            handshake_timeout: Duration::from_secs(30),
+            max_tasks_per_child: None,
+            initializer: None,
+        }
+    }
+}
+
+impl ProcessOptions {
+    /// Sets [`max_frame`](Self::max_frame).
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// Sets [`max_in_flight`](Self::max_in_flight) (at least 1).
+    pub fn max_in_flight(mut self, batches: usize) -> Self {
+        self.max_in_flight = batches.max(1);
+        self
+    }
+
+    /// Sets [`grace`](Self::grace).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Sets [`handshake_timeout`](Self::handshake_timeout).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_tasks_per_child`](Self::max_tasks_per_child) (at least 1). The worker is
+    /// closed gracefully once its jobs are answered, and a new one takes over.
+    pub fn max_tasks_per_child(mut self, jobs: usize) -> Self {
+        self.max_tasks_per_child = Some(jobs.max(1));
+        self
+    }
+
+    /// Runs `task(args)` (default keyword arguments) once in each worker when it starts, like
+    /// Python's `initializer`/`initargs`; a replacement worker runs it again. If it fails, the
+    /// worker is not used: creating the pool (or running the job that needed a new worker) fails
+    /// with [`Error::Backend`] naming the initializer's error.
+    ///
+    /// ```
+    /// # #[parapool::task] fn set_up(level: u8) {}
+    /// use parapool::builtin::process::ProcessOptions;
+    /// let options = ProcessOptions::default().initializer(set_up, (3,))?;
+    /// assert!(options.initializer.is_some());
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn initializer<T: Task>(mut self, _task: T, args: T::Args) -> Result<Self, Error> {
+        self.initializer = Some(Initializer {
+            task: T::NAME,
+            args: registry::encode(T::NAME, Side::Args, &args)?,
+            kwargs: registry::encode(T::NAME, Side::Args, &T::Kwargs::default())?,
+        });
+        Ok(self)
+    }
+}
+
+/// Worker processes fed by a work-stealing scheduler, one proxy thread per child.
+///
+/// ```no_run
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// use parapool::builtin::process::{ProcessBackend, ProcessOptions};
+/// let backend = ProcessBackend::with_options(2, ProcessOptions::default().max_in_flight(1))?;
+/// let pool = parapool::Pool::with_backend(Box::new(backend));
+/// assert_eq!(pool.map(double, [1, 2])?, vec![2, 4]);
+/// # Ok::<(), parapool::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ProcessBackend {
+    scheduler: Arc<Scheduler>,
+    shared: Arc<Shared>,
+    proxies: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ProcessBackend {
+    /// Starts `workers` worker processes with the default options.
+    pub fn new(workers: usize) -> Result<Self, Error> {
+        Self::with_options(workers, ProcessOptions::default())
+    }
+
+    /// Starts `workers` worker processes and waits for their handshakes, so a worker that cannot
+    /// start (no `init()` call, a different build) is an error here.
+    pub fn with_options(workers: usize, options: ProcessOptions) -> Result<Self, Error> {
+        if workers == 0 {
+            return Err(Error::ZeroWorkers);
+        }
+        if worker::started_as_worker_without_init() {
+            return Err(backend_error(
+                "this process was started as a parapool worker but never called parapool::init(): \
+                 call it first thing in main() (or add parapool::process_worker_test!() to the test \
+                 file); refusing to start workers from a worker"
+                    .into(),
+            ));
+        }
+        let io = |what: &str, e: std::io::Error| backend_error(format!("{what}: {e}"));
+        let shared = Arc::new(Shared {
+            exe: std::env::current_exe().map_err(|e| io("finding the current executable", e))?,
+            args: worker_args(),
+            token: spawn::new_token().map_err(|e| io("making a token", e))?,
+            build: protocol::BuildId::current().map_err(|e| io("reading the current executable", e))?,
+            options,
+            terminating: AtomicBool::new(false),
+        });
+        let connected: Vec<Result<Conn, Error>> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..workers)
+                .map(|index| {
+                    scope.spawn({
+                        let shared = &shared;
+                        move || Conn::connect(shared, index)
+                    })
+                })
+                .collect();
+            starts
+                .into_iter()
+                .map(|s| s.join().unwrap_or_else(|_| Err(backend_error("start-up panicked".into()))))
+                .collect()
+        });
+        if connected.iter().any(Result::is_err) {
+            let mut first_error = None;
+            for conn in connected {
+                match conn {
+                    Ok(conn) => conn.close(&shared, true),
+                    Err(error) => {
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+            return Err(first_error.expect("one failed"));
+        }
+        let (scheduler, queues) = Scheduler::new(workers);
+        let mut proxies = Vec::with_capacity(workers);
+        let mut conns = connected.into_iter().map(|c| c.expect("checked above"));
+        for (index, queue) in queues.into_iter().enumerate() {
+            let conn = conns.next().expect("one connection per worker");
+            let proxy = Proxy::new(index, Arc::clone(&shared), conn);
+            let scheduler_for_proxy = Arc::clone(&scheduler);
+            let spawned = std::thread::Builder::new().name(format!("parapool-process-{index}")).spawn(move || {
+                let mut proxy = proxy;
+                scheduler_for_proxy.dispatch_worker(queue, |job| proxy.dispatch(job));
+                proxy.finish();
+            });
+            match spawned {
+                Ok(thread) => proxies.push(thread),
+                Err(e) => {
+                    let backend = ProcessBackend { scheduler, shared, proxies: Mutex::new(proxies) };
+                    drop(backend); // terminates the proxies started so far
+                    return Err(backend_error(format!("starting a proxy thread: {e}")));
+                }
+            }
+        }
+        Ok(ProcessBackend { scheduler, shared, proxies: Mutex::new(proxies) })
+    }
+}
+
+impl Backend for ProcessBackend {
+    fn name(&self) -> &str {
+        "process"
+    }
+
+    fn workers(&self) -> usize {
+        self.scheduler.workers()
+    }
+
+    fn submit(&self, job: Job) {
+        self.scheduler.submit(job);
+    }
+
+    fn submit_batch(&self, jobs: Vec<Job>) {
+        self.scheduler.submit_batch(jobs);
+    }
+
+    /// Stops the proxies and their children and waits for them: `Drain` after every queued job,
+    /// `Terminate` at once (SIGTERM, then SIGKILL after the grace period).
+    fn shutdown(&self, mode: Shutdown) {
+        if mode == Shutdown::Terminate {
+            self.shared.terminating.store(true, Ordering::Release);
+        }
+        // Even to terminate, the proxies drain the queues: a terminating proxy cancels each job
+        // it takes at once. (Stopping the scheduler with `Terminate` would leave the jobs that a
+        // proxy had already stolen into its own deque alive, and `join` waiting for them.)
+        self.scheduler.stop(Shutdown::Drain);
+        let proxies = std::mem::take(&mut *self.proxies.lock());
+        for proxy in proxies {
+            let _ = proxy.join();
+        }
+        self.scheduler.stop(Shutdown::Terminate); // later submissions are cancelled at once
+    }
+}
+
+impl Drop for ProcessBackend {
+    fn drop(&mut self) {
+        self.shutdown(Shutdown::Terminate);
+    }
+}
+
+/// Registered by `parapool::process_worker_test!()`: the test that a worker re-execution of a
+/// test binary must run (the one that calls [`init`]).
+#[derive(Debug)]
+pub struct WorkerTest {
+    module: &'static str,
+    name: &'static str,
+}
+
+impl WorkerTest {
+    /// The test function `name` in module `module` (as `module_path!()` gives it).
+    pub const fn new(module: &'static str, name: &'static str) -> Self {
+        WorkerTest { module, name }
+    }
+
+    /// The test's path as the test harness names it (the module path without the crate).
+    pub fn test_path(&self) -> String {
+        match self.module.split_once("::") {
+            Some((_, inner)) => format!("{inner}::{}", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+}
+
+inventory::collect!(WorkerTest);
+
+/// The arguments a worker is started with: none for a program (its `main` calls [`init`]); for
+/// a test binary, a filter that runs only the registered worker test.
+fn worker_args() -> Vec<String> {
+    match inventory::iter::<WorkerTest>.into_iter().next() {
+        Some(test) => {
+            vec![test.test_path(), "--exact".into(), "--nocapture".into(), "--test-threads=1".into(), "--quiet".into()]
+        }
+        None => Vec::new(),
+    }
+}
+
+fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
+    Ok(Box::new(ProcessBackend::new(config.workers)?))
+}
+
+inventory::submit! {
+    BackendFactory::new(
+        "process",
+        "worker processes (this executable, re-executed; main must call parapool::init()); tasks run by name",
+        create
+    )
+}

@@ -1,0 +1,303 @@
+//! The messages between a parent and its worker processes, and the handshake that opens each
+//! connection.
+//!
+//! Handshake (child → parent, once): the 8 bytes [`MAGIC`], then a frame holding a [`Hello`]: the
+//! protocol version, the one-time token the parent put in the child's environment, and the
+//! identity of the executable the child runs ([`BuildId`]). The parent refuses a connection whose
+//! magic, version, token or build differ from its own, with a message saying which.
+//!
+//! Then frames (see `frame.rs`): the parent sends [`Request`]s, the child answers each
+//! [`Request::Batch`] with one [`Response::Results`] carrying the same id.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use parapool_core::{Error, Side};
+use serde::{Deserialize, Serialize};
+
+use super::frame::{read_message, write_frame, FrameError};
+
+/// The first bytes a worker writes.
+pub const MAGIC: [u8; 8] = *b"PPWORKER";
+
+/// Bumped whenever a message changes shape.
+pub const VERSION: u32 = 1;
+
+/// The largest hello frame accepted.
+const MAX_HELLO: usize = 4096;
+
+/// The identity of an executable file: two processes run the same build when these agree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildId {
+    /// Device of the file.
+    pub dev: u64,
+    /// Inode of the file.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds.
+    pub mtime: i64,
+    /// Modification time, nanoseconds.
+    pub mtime_nsec: i64,
+}
+
+impl BuildId {
+    /// The identity of `std::env::current_exe()`.
+    pub fn current() -> io::Result<BuildId> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(std::env::current_exe()?)?;
+        Ok(BuildId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        })
+    }
+}
+
+/// The handshake's payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// [`VERSION`] of the child.
+    pub version: u32,
+    /// The token the child found in its environment.
+    pub token: String,
+    /// The child's executable.
+    pub build: BuildId,
+}
+
+/// Parent → child.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Run `task` on each `args` with `kwargs`, answer with [`Response::Results`] for `id`.
+    Batch {
+        /// Chosen by the parent, echoed in the answer.
+        id: u64,
+        /// The task's registered name.
+        task: String,
+        /// Encoded keyword arguments, shared by every call.
+        kwargs: Vec<u8>,
+        /// Each call's encoded positional arguments.
+        args: Vec<Vec<u8>>,
+    },
+    /// Finish and exit.
+    Shutdown,
+}
+
+/// Child → parent.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// One outcome per call of batch `id`, in order.
+    Results {
+        /// The batch's id.
+        id: u64,
+        /// The encoded output, or the call's error.
+        outcomes: Vec<Result<Vec<u8>, WireError>>,
+    },
+}
+
+/// A call's error as it crosses the pipe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireError {
+    /// [`Error::Panicked`].
+    Panicked {
+        /// Task name.
+        task: String,
+        /// Panic message.
+        message: String,
+        /// Panic location.
+        location: Option<String>,
+    },
+    /// [`Error::Serialization`].
+    Serialization {
+        /// Task name.
+        task: String,
+        /// Whether the output (not the arguments) failed.
+        output: bool,
+        /// Codec message.
+        message: String,
+    },
+    /// [`Error::UnknownTask`].
+    UnknownTask {
+        /// The name looked up.
+        name: String,
+    },
+    /// Anything else, as text.
+    Other {
+        /// The error's message.
+        message: String,
+    },
+}
+
+impl WireError {
+    /// The wire form of `error`.
+    pub fn from_error(error: &Error) -> WireError {
+        match error {
+            Error::Panicked { task, message, location } => {
+                WireError::Panicked { task: task.clone(), message: message.clone(), location: location.clone() }
+            }
+            Error::Serialization { task, side, message } => {
+                WireError::Serialization { task: task.clone(), output: *side == Side::Output, message: message.clone() }
+            }
+            Error::UnknownTask { name } => WireError::UnknownTask { name: name.clone() },
+            other => WireError::Other { message: other.to_string() },
+        }
+    }
+
+    /// Back to an [`Error`]; `Other` becomes an [`Error::Backend`] of `backend`.
+    pub fn into_error(self, backend: &str) -> Error {
+        match self {
+            WireError::Panicked { task, message, location } => Error::Panicked { task, message, location },
+            WireError::Serialization { task, output, message } => {
+                Error::Serialization { task, side: if output { Side::Output } else { Side::Args }, message }
+            }
+            WireError::UnknownTask { name } => Error::UnknownTask { name },
+            WireError::Other { message } => Error::Backend { backend: backend.to_owned(), message },
+        }
+    }
+}
+
+/// Writes the child's side of the handshake.
+pub fn send_hello(out: &mut impl Write, token: &str) -> io::Result<()> {
+    let hello = Hello { version: VERSION, token: token.to_owned(), build: BuildId::current()? };
+    out.write_all(&MAGIC)?;
+    write_frame(out, &hello, MAX_HELLO).map_err(|e| io::Error::other(e.to_string()))?;
+    out.flush()
+}
+
+/// Reads and checks the child's handshake. The error says what did not match.
+pub fn check_hello(input: &mut impl Read, token: &str, build: &BuildId) -> Result<(), String> {
+    let mut magic = [0u8; 8];
+    let mut got = 0;
+    while got < magic.len() {
+        match input.read(&mut magic[got..]) {
+            Ok(0) => {
+                return Err("the worker exited before its handshake: does main() call parapool::init() first \
+                     (or, in an integration test, does the file contain parapool::process_worker_test!())?"
+                    .into())
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("reading the worker's handshake: {e}")),
+        }
+    }
+    if magic != MAGIC {
+        return Err(format!(
+            "the worker's handshake starts with {magic:02x?}, not parapool's magic bytes: \
+             something else wrote to the protocol pipe"
+        ));
+    }
+    let hello: Hello = match read_message(input, MAX_HELLO) {
+        Ok(Some(hello)) => hello,
+        Ok(None) => return Err("the worker closed its pipe inside the handshake".into()),
+        Err(FrameError::Malformed(_)) => {
+            return Err("the worker's handshake is malformed: is it a different version of parapool?".into())
+        }
+        Err(e) => return Err(format!("reading the worker's handshake: {e}")),
+    };
+    if hello.version != VERSION {
+        return Err(format!("protocol version mismatch: the worker speaks {}, this process {VERSION}", hello.version));
+    }
+    if hello.token != token {
+        return Err("the worker presented the wrong token: it was not started by this pool".into());
+    }
+    if &hello.build != build {
+        return Err(format!(
+            "the worker runs a different build of this executable ({:?}, here {build:?}): was the binary \
+             rebuilt while the pool was running?",
+            hello.build
+        ));
+    }
+    Ok(())
+}
+
+/// Reads from a pipe, giving up with `TimedOut` at a deadline (for the handshake).
+pub struct DeadlineReader<'a> {
+    /// The pipe.
+    pub file: &'a std::fs::File,
+    /// When to give up.
+    pub deadline: Instant,
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left == Duration::ZERO {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no handshake from the worker in time"));
+            }
+            let mut poll = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let millis = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+            if ready < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if ready > 0 {
+                return (&mut &*self.file).read(buf);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello_bytes(hello: &Hello) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        write_frame(&mut out, hello, MAX_HELLO).unwrap();
+        out
+    }
+
+    fn good() -> Hello {
+        Hello { version: VERSION, token: "t0k3n".into(), build: BuildId::current().unwrap() }
+    }
+
+    #[test]
+    fn a_matching_hello_is_accepted() {
+        let mut out = Vec::new();
+        send_hello(&mut out, "t0k3n").unwrap();
+        assert_eq!(check_hello(&mut &out[..], "t0k3n", &BuildId::current().unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn mismatches_are_named() {
+        let build = BuildId::current().unwrap();
+        let wrong_token = check_hello(&mut &hello_bytes(&good())[..], "other", &build).unwrap_err();
+        assert!(wrong_token.contains("token"), "{wrong_token}");
+        let old = Hello { version: VERSION + 1, ..good() };
+        assert!(check_hello(&mut &hello_bytes(&old)[..], "t0k3n", &build).unwrap_err().contains("version"));
+        let other = Hello { build: BuildId { size: build.size + 1, ..build.clone() }, ..good() };
+        assert!(check_hello(&mut &hello_bytes(&other)[..], "t0k3n", &build).unwrap_err().contains("build"));
+        let garbage = b"HTTP/1.1 200 OK\r\n".to_vec();
+        assert!(check_hello(&mut &garbage[..], "t0k3n", &build).unwrap_err().contains("magic"));
+        let mut truncated = hello_bytes(&good());
+        truncated.truncate(12);
+        assert!(check_hello(&mut &truncated[..], "t0k3n", &build).is_err());
+        assert!(check_hello(&mut &b""[..], "t0k3n", &build).unwrap_err().contains("init()"));
+    }
+
+    #[test]
+    fn errors_cross_the_wire() {
+        let errors = [
+            Error::Panicked { task: "t".into(), message: "m".into(), location: Some("f:1:2".into()) },
+            Error::Serialization { task: "t".into(), side: Side::Output, message: "m".into() },
+            Error::Serialization { task: "t".into(), side: Side::Args, message: "m".into() },
+            Error::UnknownTask { name: "n".into() },
+        ];
+        for error in errors {
+            let wire: WireError =
+                postcard::from_bytes(&postcard::to_stdvec(&WireError::from_error(&error)).unwrap()).unwrap();
+            assert_eq!(wire.into_error("process"), error);
+        }
+        let other = WireError::from_error(&Error::Closed).into_error("process");
+        assert!(matches!(other, Error::Backend { .. }));
+    }
+}

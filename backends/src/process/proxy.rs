@@ -1,0 +1,440 @@
+//! The parent's side of one worker: a [`Proxy`] (on a scheduler dispatch thread) encodes jobs
+//! and writes them as batches, keeping at most `max_in_flight` unanswered per child; a reader
+//! thread decodes the child's results and completes the matching jobs. When the child dies, the
+//! reader reaps it and fails the jobs it held with [`Error::WorkerLost`]; the proxy starts a new
+//! child for the next job.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parapool_core::{Error, Job};
+use parking_lot::{Condvar, Mutex};
+
+use super::frame::{encode_frame, read_message};
+use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response, WireError};
+use super::spawn::spawn_worker;
+use super::{Initializer, ProcessOptions};
+
+/// The backend's name in errors.
+const BACKEND: &str = "process";
+
+/// How often waits re-check the terminate flag.
+const TICK: Duration = Duration::from_millis(20);
+
+/// What every proxy of one pool shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) exe: PathBuf,
+    pub(crate) args: Vec<String>,
+    pub(crate) token: String,
+    pub(crate) build: BuildId,
+    pub(crate) options: ProcessOptions,
+    pub(crate) terminating: AtomicBool,
+}
+
+impl Shared {
+    fn terminating(&self) -> bool {
+        self.terminating.load(Ordering::Acquire)
+    }
+}
+
+pub(crate) fn backend_error(message: String) -> Error {
+    Error::Backend { backend: BACKEND.into(), message }
+}
+
+/// A job sent to a child, waiting for its results.
+struct Pending {
+    job: Job,
+    /// Calls whose arguments could not be encoded (not sent), by call index.
+    failed: Vec<(usize, Error)>,
+}
+
+impl Pending {
+    /// Completes the job with the child's outcomes for the calls that were sent.
+    fn complete(self, outcomes: Vec<Result<Vec<u8>, WireError>>) {
+        let outcomes = outcomes.into_iter().map(|o| o.map_err(|e| e.into_error(BACKEND)));
+        if self.failed.is_empty() {
+            return self.job.complete_encoded(outcomes.collect());
+        }
+        let calls = self.job.calls();
+        let mut outcomes = outcomes;
+        let mut failed = self.failed.into_iter().peekable();
+        let mut all = Vec::with_capacity(calls);
+        for i in 0..calls {
+            match failed.peek() {
+                Some((at, _)) if *at == i => all.push(Err(failed.next().expect("peeked").1)),
+                _ => all.push(outcomes.next().unwrap_or_else(|| Err(backend_error("missing outcome".into())))),
+            }
+        }
+        self.job.complete_encoded(all);
+    }
+}
+
+/// The child process, and whether it has been reaped (after which its pid must not be signalled).
+struct ChildProc {
+    child: Child,
+    reaped: bool,
+}
+
+/// What a proxy and its reader share about one child.
+struct Link {
+    index: usize,
+    pid: i32,
+    child: Mutex<ChildProc>,
+    state: Mutex<LinkState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct LinkState {
+    in_flight: HashMap<u64, Pending>,
+    /// The child is gone (reaped); nothing more may be sent to it.
+    lost: bool,
+}
+
+impl Link {
+    /// Sends `signal` to the child unless it was already reaped (so never to a reused pid).
+    fn signal(&self, signal: i32) {
+        let child = self.child.lock();
+        if !child.reaped {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+            unsafe { libc::kill(self.pid, signal) };
+        }
+    }
+
+    /// Whether the child has exited, without reaping it (`block`: wait for it).
+    fn exited(&self, block: bool) -> bool {
+        let flags = libc::WEXITED | libc::WNOWAIT | if block { 0 } else { libc::WNOHANG };
+        loop {
+            // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `info` is a valid siginfo_t to fill; WNOWAIT leaves the child unreaped.
+            let r = unsafe { libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, flags) };
+            if r < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return true; // not our child any more (ECHILD): nothing to wait for
+            }
+            // SAFETY: waitid succeeded, so `info` is initialised; si_pid is 0 if nothing exited.
+            return unsafe { info.si_pid() } != 0;
+        }
+    }
+
+    /// Waits for the child to exit (killing it if it lingers past `grace`), reaps it and says how
+    /// it ended.
+    fn reap(&self, grace: Duration) -> String {
+        let deadline = Instant::now() + grace;
+        while !self.exited(false) {
+            if Instant::now() >= deadline {
+                self.signal(libc::SIGKILL);
+                self.exited(true);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let mut child = self.child.lock();
+        let status = child.child.wait();
+        child.reaped = true;
+        match status {
+            Ok(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exited with status {code}"),
+                (_, Some(signal)) => format!("killed by signal {signal} ({})", signal_name(signal)),
+                _ => format!("ended: {status}"),
+            },
+            Err(e) => format!("could not be waited for: {e}"),
+        }
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGINT => "SIGINT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        _ => "signal",
+    }
+}
+
+/// A connected child: the link, the request pipe and the reader thread.
+pub(crate) struct Conn {
+    link: Arc<Link>,
+    writer: Option<File>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Conn {
+    /// Starts worker `index` and checks its handshake.
+    pub(crate) fn connect(shared: &Arc<Shared>, index: usize) -> Result<Conn, Error> {
+        let spawned = spawn_worker(&shared.exe, &shared.args, &shared.token, shared.options.max_frame)
+            .map_err(|e| backend_error(format!("starting worker {index} ({}): {e}", shared.exe.display())))?;
+        let pid = spawned.child.id() as i32;
+        let link = Arc::new(Link {
+            index,
+            pid,
+            child: Mutex::new(ChildProc { child: spawned.child, reaped: false }),
+            state: Mutex::new(LinkState::default()),
+            changed: Condvar::new(),
+        });
+        let mut handshake =
+            DeadlineReader { file: &spawned.from_child, deadline: Instant::now() + shared.options.handshake_timeout };
+        if let Err(message) = check_hello(&mut handshake, &shared.token, &shared.build) {
+            link.signal(libc::SIGKILL);
+            link.reap(shared.options.grace);
+            return Err(backend_error(format!("worker {index} (pid {pid}): {message}")));
+        }
+        if let Some(init) = &shared.options.initializer {
+            if let Err(message) =
+                run_initializer(init, &spawned.to_child, &spawned.from_child, shared.options.max_frame)
+            {
+                link.signal(libc::SIGKILL);
+                link.reap(shared.options.grace);
+                return Err(backend_error(format!(
+                    "worker {index} (pid {pid}): the initializer `{}` {message}",
+                    init.task
+                )));
+            }
+        }
+        let reader = {
+            let link = Arc::clone(&link);
+            let shared = Arc::clone(shared);
+            let from_child = spawned.from_child;
+            std::thread::Builder::new()
+                .name(format!("parapool-process-reader-{index}"))
+                .spawn(move || read_results(link, from_child, shared))
+        };
+        match reader {
+            Ok(reader) => Ok(Conn { link, writer: Some(spawned.to_child), reader: Some(reader) }),
+            Err(e) => {
+                link.signal(libc::SIGKILL);
+                link.reap(shared.options.grace);
+                Err(backend_error(format!("starting the reader thread of worker {index}: {e}")))
+            }
+        }
+    }
+
+    fn lost(&self) -> bool {
+        self.link.state.lock().lost
+    }
+
+    /// Stops the child: gracefully (after its jobs) or, when `terminate`, with SIGTERM then
+    /// SIGKILL after the grace period. Returns once the child is reaped and the reader joined.
+    pub(crate) fn close(mut self, shared: &Shared, terminate: bool) {
+        let link = Arc::clone(&self.link);
+        if !terminate {
+            let mut state = link.state.lock();
+            while !state.lost && !state.in_flight.is_empty() && !shared.terminating() {
+                link.changed.wait_for(&mut state, TICK);
+            }
+        }
+        let terminate = terminate || shared.terminating();
+        if let Some(mut writer) = self.writer.take() {
+            if !terminate {
+                if let Ok(frame) = encode_frame(&Request::Shutdown, shared.options.max_frame) {
+                    let _ = writer.write_all(&frame);
+                }
+            }
+        }
+        if terminate {
+            link.signal(libc::SIGTERM);
+        }
+        let deadline = Instant::now() + shared.options.grace;
+        let mut state = link.state.lock();
+        while !state.lost {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            link.changed.wait_for(&mut state, deadline - now);
+        }
+        let lost = state.lost;
+        drop(state);
+        if !lost {
+            link.signal(libc::SIGKILL);
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+/// Runs the initializer on a new worker and waits for its outcome.
+fn run_initializer(init: &Initializer, to_child: &File, from_child: &File, max_frame: usize) -> Result<(), String> {
+    let request = Request::Batch {
+        id: u64::MAX,
+        task: init.task.to_owned(),
+        kwargs: init.kwargs.clone(),
+        args: vec![init.args.clone()],
+    };
+    let frame = encode_frame(&request, max_frame).map_err(|e| format!("could not be sent: {e}"))?;
+    (&*to_child).write_all(&frame).map_err(|e| format!("could not be sent: {e}"))?;
+    match read_message::<Response>(&mut &*from_child, max_frame) {
+        Ok(Some(Response::Results { id: u64::MAX, outcomes })) => match outcomes.into_iter().next() {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(format!("failed: {}", e.into_error(BACKEND))),
+            None => Err("gave no outcome".into()),
+        },
+        Ok(Some(Response::Results { id, .. })) => Err(format!("got the results of batch {id}")),
+        Ok(None) => Err("ended the worker".into()),
+        Err(e) => Err(format!("failed: {e}")),
+    }
+}
+
+/// The reader thread: completes jobs from the child's results; when the child goes away, reaps
+/// it and fails what it held.
+fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
+    let max = shared.options.max_frame;
+    let broken = loop {
+        match read_message::<Response>(&mut from_child, max) {
+            Ok(Some(Response::Results { id, outcomes })) => {
+                let pending = link.state.lock().in_flight.remove(&id);
+                link.changed.notify_all();
+                match pending {
+                    Some(pending) => pending.complete(outcomes),
+                    None => break Some(format!("protocol error: results for unknown batch {id}")),
+                }
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(format!("protocol error: {e}")),
+        }
+    };
+    if broken.is_some() {
+        link.signal(libc::SIGKILL);
+    }
+    let status = link.reap(shared.options.grace);
+    let cause = match broken {
+        Some(broken) => format!("{broken}; the worker {status}"),
+        None => status,
+    };
+    let pending = {
+        let mut state = link.state.lock();
+        state.lost = true;
+        std::mem::take(&mut state.in_flight)
+    };
+    link.changed.notify_all();
+    let terminating = shared.terminating();
+    for (_, pending) in pending {
+        let task = pending.job.task_name().to_owned();
+        pending.job.fail(if terminating {
+            Error::Cancelled { task }
+        } else {
+            Error::WorkerLost { task, worker: link.index, cause: cause.clone() }
+        });
+    }
+}
+
+/// Sends jobs to one worker process, restarting it when it is lost.
+pub(crate) struct Proxy {
+    index: usize,
+    shared: Arc<Shared>,
+    conn: Option<Conn>,
+    next_id: u64,
+    /// Jobs sent to the current child (for `max_tasks_per_child`).
+    sent: usize,
+}
+
+impl Proxy {
+    /// The proxy of worker `index`, already connected to `conn`.
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, conn: Conn) -> Proxy {
+        Proxy { index, shared, conn: Some(conn), next_id: 0, sent: 0 }
+    }
+
+    /// The live connection, starting a new child if the last one was lost.
+    fn connection(&mut self) -> Result<&mut Conn, Error> {
+        if self.conn.as_ref().is_some_and(Conn::lost) {
+            if let Some(old) = self.conn.take() {
+                old.close(&self.shared, true);
+            }
+        }
+        if self.conn.is_none() {
+            self.conn = Some(Conn::connect(&self.shared, self.index)?);
+            self.sent = 0;
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+
+    /// Encodes `job` and sends it to the child, waiting while too many batches are in flight.
+    pub(crate) fn dispatch(&mut self, job: Job) {
+        if self.shared.terminating() {
+            return drop(job); // cancels its calls
+        }
+        let calls = match job.encode() {
+            Ok(calls) => calls,
+            Err(error) => return job.fail(error),
+        };
+        let mut sent = Vec::with_capacity(calls.args.len());
+        let mut failed = Vec::new();
+        for (i, args) in calls.args.into_iter().enumerate() {
+            match args {
+                Ok(bytes) => sent.push(bytes),
+                Err(error) => failed.push((i, error)),
+            }
+        }
+        if sent.is_empty() {
+            return job.complete_encoded(failed.into_iter().map(|(_, e)| Err(e)).collect());
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let task = calls.task;
+        let request = Request::Batch { id, task: task.to_owned(), kwargs: calls.kwargs, args: sent };
+        let frame = match encode_frame(&request, self.shared.options.max_frame) {
+            Ok(frame) => frame,
+            Err(e) => return job.fail(backend_error(format!("task `{task}`: {e}"))),
+        };
+        drop(request);
+        let pending = Pending { job, failed };
+        let max_in_flight = self.shared.options.max_in_flight;
+        let shared = Arc::clone(&self.shared);
+        loop {
+            if shared.terminating() {
+                return drop(pending);
+            }
+            let conn = match self.connection() {
+                Ok(conn) => conn,
+                Err(error) => return pending.job.fail(error),
+            };
+            let mut state = conn.link.state.lock();
+            while !state.lost && state.in_flight.len() >= max_in_flight && !shared.terminating() {
+                conn.link.changed.wait_for(&mut state, TICK);
+            }
+            if state.lost || shared.terminating() {
+                continue; // a new child, or cancellation, at the top of the loop
+            }
+            state.in_flight.insert(id, pending);
+            drop(state);
+            let written = conn.writer.as_mut().map(|w| w.write_all(&frame));
+            if !matches!(written, Some(Ok(()))) {
+                // The child cannot take requests: kill it; its reader fails what it held.
+                conn.link.signal(libc::SIGKILL);
+            }
+            self.sent += 1;
+            if shared.options.max_tasks_per_child.is_some_and(|max| self.sent >= max) {
+                // Retire this child once it has answered; the next job starts a new one.
+                if let Some(conn) = self.conn.take() {
+                    conn.close(&shared, false);
+                }
+            }
+            return;
+        }
+    }
+
+    /// After the dispatch loop: stops the child (gracefully unless the pool is terminating).
+    pub(crate) fn finish(mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close(&self.shared, self.shared.terminating());
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The process backend's life cycle: lost workers, terminate, reaping, descriptors. The tests
+//! look at this process's children, so they take turns.
+
+// The one line that lets this test binary be a process-backend worker.
+parapool::process_worker_test!();
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::{double, sleep_ms, within};
+use parapool::{Error, Pool, Task};
+use parking_lot::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn pool(workers: usize) -> Pool {
+    Pool::builder().backend("process").workers(workers).build().unwrap()
+}
+
+/// The pids of this process's children (Linux: `/proc/self/task/*/children`).
+fn children() -> BTreeSet<i32> {
+    let mut pids = BTreeSet::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            pids.extend(list.split_whitespace().map(|p| p.parse::<i32>().unwrap()));
+        }
+    }
+    pids
+}
+
+/// The open descriptors of process `pid` ("self" for this one).
+fn fds(pid: &str) -> BTreeSet<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.parse().ok()))
+        .collect()
+}
+
+fn kill(pid: i32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions; `pid` is one of our unreaped children.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+#[test]
+fn sigkill_in_the_middle_of_a_large_map_returns_and_the_pool_stays_usable() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(120, || {
+        let pool = pool(2);
+        let workers = children();
+        assert_eq!(workers.len(), 2);
+        let handle = pool.map_async(double.chunksize(10), 0..100_000u64).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+        match handle.get() {
+            Ok(values) => assert_eq!(values, (0..100_000).map(|x| 2 * x).collect::<Vec<u64>>()),
+            Err(Error::WorkerLost { cause, .. }) => {
+                assert!(cause.contains("SIGKILL"), "{cause}");
+                eprintln!("the map lost a worker: {cause}");
+            }
+            Err(other) => panic!("unexpected {other}"),
+        }
+        let expected: Vec<u64> = (0..100_000).map(|x| 2 * x).collect();
+        assert_eq!(pool.map(double, 0..100_000u64).unwrap(), expected);
+        assert_eq!(children().len(), 2, "the lost worker was replaced");
+        pool.close();
+        pool.join().unwrap();
+        assert!(children().is_empty());
+    });
+}
+
+#[test]
+fn a_lost_worker_fails_the_jobs_it_held_and_no_others() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let pool = pool(2);
+        let workers = children();
+        let handles: Vec<_> = (0..4).map(|_| pool.apply_async(sleep_ms, (400,), ()).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(150));
+        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+        let results: Vec<_> = handles.into_iter().map(|h| h.get()).collect();
+        let mut lost = 0;
+        for result in &results {
+            match result {
+                Ok(400) => {}
+                Err(Error::WorkerLost { task, cause, worker }) => {
+                    assert_eq!(task, sleep_ms::NAME);
+                    assert!(cause.contains("killed by signal 9 (SIGKILL)"), "{cause}");
+                    assert!(*worker < 2);
+                    lost += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!((1..=2).contains(&lost), "{results:?}");
+        assert_eq!(pool.apply(double, (21,), ()).unwrap(), 42);
+    });
+}
+
+#[test]
+fn terminate_stops_running_tasks_and_reaps_every_child() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let pool = pool(2);
+        let handles: Vec<_> = (0..4).map(|_| pool.apply_async(sleep_ms, (30_000,), ()).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        pool.terminate();
+        pool.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        for handle in handles {
+            assert!(matches!(handle.get(), Err(Error::Cancelled { .. })));
+        }
+        assert!(children().is_empty());
+    });
+}
+
+#[test]
+fn drop_reaps_children_and_leaks_no_descriptors() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let before = fds("self");
+        for _ in 0..3 {
+            let pool = pool(3);
+            assert_eq!(children().len(), 3);
+            assert_eq!(pool.map(double, 0..1000u64).unwrap().len(), 1000);
+            drop(pool);
+            assert!(children().is_empty(), "{:?}", children());
+        }
+        assert_eq!(fds("self"), before);
+    });
+}
+
+#[test]
+fn workers_inherit_only_stdio_and_the_protocol_pipes() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        // A descriptor without close-on-exec, as a careless library might leave one.
+        // SAFETY: F_DUPFD (without close-on-exec) of stdin only creates a new descriptor, closed
+        // below.
+        let stray = unsafe { libc::fcntl(0, libc::F_DUPFD, 100) };
+        assert!(stray >= 100);
+        let pool = pool(1);
+        let worker = *children().iter().next().unwrap();
+        let inherited = fds(&worker.to_string());
+        assert!(!inherited.contains(&stray), "{inherited:?}");
+        assert!([0, 1, 2, 3, 4].iter().all(|fd| inherited.contains(fd)), "{inherited:?}");
+        drop(pool);
+        // SAFETY: `stray` is ours and open.
+        unsafe { libc::close(stray) };
+    });
+}
+
+/// Run by the next test in a child process that looks like a worker which never called
+/// `init()`; does nothing in an ordinary test run.
+#[test]
+fn probe_refusal() {
+    if std::env::var_os("PARAPOOL_WORKER_TOKEN").is_none() {
+        return;
+    }
+    match Pool::builder().backend("process").workers(1).build() {
+        Err(Error::Backend { message, .. }) => {
+            assert!(message.contains("parapool::init()"), "{message}");
+            println!("refused: {message}");
+        }
+        Err(other) => panic!("unexpected {other}"),
+        Ok(_) => panic!("a worker started workers"),
+    }
+}
+
+#[test]
+fn a_pool_in_a_worker_that_never_called_init_is_refused() {
+    let _turn = ONE_AT_A_TIME.lock();
+    let exe = std::env::current_exe().unwrap();
+    let probe = std::process::Command::new(exe)
+        .args(["probe_refusal", "--exact", "--nocapture", "--test-threads=1"])
+        .env("PARAPOOL_WORKER_TOKEN", "pretend")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.status.success(), "{stdout}{}", String::from_utf8_lossy(&probe.stderr));
+    assert!(stdout.contains("refused: "), "{stdout}");
+}
+
+/// Writes bytes straight into the worker's result pipe, as a corrupted worker might.
+#[parapool::task]
+fn corrupt_result_pipe(bytes: Vec<u8>) -> u8 {
+    // SAFETY: writes from a valid buffer to descriptor 4, the worker's result pipe.
+    unsafe { libc::write(4, bytes.as_ptr().cast(), bytes.len()) };
+    std::thread::sleep(Duration::from_millis(200));
+    0
+}
+
+#[test]
+fn malformed_frames_from_a_worker_lose_it_with_a_clear_cause() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let pool = pool(1);
+        let garbage: [&[u8]; 2] = [&[0xff, 0xff, 0xff, 0xff], &[2, 0, 0, 0, 0xff, 0xff]];
+        let expected = ["exceeds the maximum", "malformed frame"];
+        for (bytes, expected) in garbage.into_iter().zip(expected) {
+            match pool.apply(corrupt_result_pipe, (bytes.to_vec(),), ()) {
+                Err(Error::WorkerLost { cause, .. }) => {
+                    assert!(cause.contains("protocol error") && cause.contains(expected), "{cause}");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            assert_eq!(pool.apply(double, (4,), ()).unwrap(), 8, "a new worker took over");
+        }
+    });
+}
+
+/// Prints `text` from the worker, returns its length.
+#[parapool::task]
+fn shout(text: String) -> usize {
+    println!("{text}");
+    text.len()
+}
+
+/// Runs `probe` (one of the `probe_*` tests below) in a fresh copy of this test binary with
+/// `PARAPOOL_TEST_PROBE=probe`, and returns its stdout.
+fn run_probe(probe: &str, exe: &std::path::Path) -> String {
+    let out = std::process::Command::new(exe)
+        .args([probe, "--exact", "--nocapture", "--test-threads=1"])
+        .env("PARAPOOL_TEST_PROBE", probe)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+fn probing(probe: &str) -> bool {
+    std::env::var("PARAPOOL_TEST_PROBE").is_ok_and(|p| p == probe)
+}
+
+#[test]
+fn probe_stdout() {
+    if probing("probe_stdout") {
+        let pool = pool(1);
+        assert_eq!(pool.apply(shout, ("printed-by-a-worker".into(),), ()).unwrap(), 19);
+        pool.close();
+        pool.join().unwrap();
+        println!("probe done");
+    }
+}
+
+#[test]
+fn a_tasks_stdout_is_the_users_and_does_not_disturb_the_protocol() {
+    let _turn = ONE_AT_A_TIME.lock();
+    let stdout = run_probe("probe_stdout", &std::env::current_exe().unwrap());
+    assert!(stdout.contains("printed-by-a-worker\n"), "{stdout}");
+    assert!(stdout.contains("probe done"), "{stdout}");
+}
+
+#[test]
+fn probe_rebuilt() {
+    if probing("probe_rebuilt") {
+        let pool = pool(1);
+        assert_eq!(pool.apply(double, (1,), ()).unwrap(), 2);
+        // "Rebuild" this executable: a new file (new inode) at the same path.
+        let exe = std::env::current_exe().unwrap();
+        let fresh = exe.with_extension("fresh");
+        std::fs::copy(&exe, &fresh).unwrap();
+        std::fs::rename(&fresh, &exe).unwrap();
+        kill(*children().iter().next().unwrap(), libc::SIGKILL);
+        // The first job may still reach the dying worker (and be lost with it).
+        let mut outcome = pool.apply(double, (1,), ());
+        if matches!(outcome, Err(Error::WorkerLost { .. })) {
+            outcome = pool.apply(double, (1,), ());
+        }
+        match outcome {
+            Err(Error::Backend { message, .. }) => {
+                assert!(message.contains("different build"), "{message}");
+                println!("refused: {message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_worker_from_a_different_build_is_refused() {
+    let _turn = ONE_AT_A_TIME.lock();
+    let dir = std::env::temp_dir().join(format!("parapool-rebuilt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("probe");
+    std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+    let stdout = run_probe("probe_rebuilt", &copy);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(stdout.contains("refused: "), "{stdout}");
+}
