@@ -10,29 +10,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
 use crate::handle::Completer;
-use crate::job::{run_collecting, CallItems, Calls, ChunkOutcome, Deliver};
+use crate::job::{CallItems, Calls, ChunkOutcome, Deliver};
 use crate::scheduler;
 use crate::slots::OutputSlots;
-
-/// `apply_async`: a one-call job completes its handle.
-pub(crate) struct ApplySink<O>(pub(crate) Completer<O>);
-
-impl<O: Send + 'static> Deliver<O> for ApplySink<O> {
-    fn deliver(self, outcome: ChunkOutcome<O>) {
-        let result = outcome.into_results().next().unwrap_or_else(|| {
-            Err(Error::Backend { backend: "core".into(), message: "a one-call job delivered no outcome".into() })
-        });
-        self.0.complete(result);
-    }
-
-    /// One call, its result straight into the handle: no vector.
-    fn run_chunk<A, F: FnMut(A) -> O>(self, items: CallItems<A>, mut calls: Calls<'_, F>) {
-        match items {
-            CallItems::One(item) => self.0.complete(calls.one(item)),
-            items => run_collecting(self, items, calls),
-        }
-    }
-}
 
 /// `map_async` in one chunk: the chunk's outcome is the call's result (and its values vector,
 /// collected in place, is the result vector).
@@ -170,7 +150,6 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
         let mut failures = Vec::new();
         let write = |i, value| self.write(i, value);
         match items {
-            CallItems::One(item) => calls.all(std::iter::once(item), write, &mut failures),
             CallItems::Owned(items) => calls.all(items.into_iter(), write, &mut failures),
             CallItems::Range(range) => calls.all(range, write, &mut failures),
         }

@@ -38,22 +38,49 @@ struct State<T> {
 }
 
 /// The shared half of a handle: the completing side holds a [`Completer`].
-pub(crate) struct Shared<T> {
+///
+/// `payload` lets a one-call job live in the same allocation as its handle's state (see
+/// `apply.rs`): `apply_async` then costs one allocation, freed by whichever side lets go last.
+pub(crate) struct Shared<T, P: ?Sized = ()> {
     state: Mutex<State<T>>,
     ready: Condvar,
+    pub(crate) payload: P,
+}
+
+/// What may ride along in a handle's allocation.
+pub(crate) trait Payload: Send + Sync {}
+
+impl<P: Send + Sync> Payload for P {}
+
+/// A handle's shared state, whatever rides along with it.
+pub(crate) type SharedRef<T> = Arc<Shared<T, dyn Payload>>;
+
+impl<T, P> Shared<T, P> {
+    /// Pending state carrying `payload`.
+    pub(crate) fn new(payload: P) -> Self {
+        Shared {
+            state: Mutex::new(State { slot: Slot::Pending, on_success: None, on_error: None, waker: None }),
+            ready: Condvar::new(),
+            payload,
+        }
+    }
 }
 
 /// Fills a handle's result exactly once.
 pub(crate) struct Completer<T> {
-    shared: Arc<Shared<T>>,
+    shared: SharedRef<T>,
+}
+
+impl<T> Completer<T> {
+    /// The completer of `shared`.
+    pub(crate) fn of(shared: SharedRef<T>) -> Self {
+        Completer { shared }
+    }
 }
 
 /// A new pending handle and its completer.
-pub(crate) fn pending<T>() -> (AsyncResult<T>, Completer<T>) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State { slot: Slot::Pending, on_success: None, on_error: None, waker: None }),
-        ready: Condvar::new(),
-    });
+pub(crate) fn pending<T: Send + 'static>() -> (AsyncResult<T>, Completer<T>) {
+    let shared: SharedRef<T> = Arc::new(Shared::new(()));
     (AsyncResult { shared: Arc::clone(&shared) }, Completer { shared })
 }
 
@@ -114,7 +141,14 @@ impl<T> Completer<T> {
 /// ```
 #[must_use = "a handle does nothing unless you get, wait for or await its result"]
 pub struct AsyncResult<T> {
-    shared: Arc<Shared<T>>,
+    shared: SharedRef<T>,
+}
+
+impl<T> AsyncResult<T> {
+    /// The handle of `shared`.
+    pub(crate) fn of(shared: SharedRef<T>) -> Self {
+        AsyncResult { shared }
+    }
 }
 
 impl<T> std::fmt::Debug for AsyncResult<T> {

@@ -62,8 +62,6 @@ impl<O> Iterator for ChunkResults<O> {
 /// The positional arguments of a chunk's calls: a vector of their own, or a range of a map's
 /// shared input (see `slots.rs`).
 pub(crate) enum CallItems<A> {
-    /// One call (`apply`): no vector to allocate.
-    One(A),
     Owned(Vec<A>),
     Range(InputRange<A>),
 }
@@ -71,26 +69,8 @@ pub(crate) enum CallItems<A> {
 impl<A> CallItems<A> {
     fn as_slice(&self) -> &[A] {
         match self {
-            CallItems::One(item) => std::slice::from_ref(item),
             CallItems::Owned(items) => items,
             CallItems::Range(range) => range.as_slice(),
-        }
-    }
-}
-
-/// A job's keyword arguments: shared by the chunks of one call, or owned by a one-call job.
-pub(crate) enum JobKwargs<K> {
-    Shared(Arc<K>),
-    Owned(K),
-}
-
-impl<K> std::ops::Deref for JobKwargs<K> {
-    type Target = K;
-
-    fn deref(&self) -> &K {
-        match self {
-            JobKwargs::Shared(kwargs) => kwargs,
-            JobKwargs::Owned(kwargs) => kwargs,
         }
     }
 }
@@ -162,11 +142,7 @@ impl<F> Calls<'_, F> {
 }
 
 /// [`Deliver::run_chunk`]'s default: collect the values, then deliver.
-pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
-    sink: impl Deliver<O>,
-    items: CallItems<A>,
-    mut calls: Calls<'_, F>,
-) {
+fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: CallItems<A>, mut calls: Calls<'_, F>) {
     let mut failures = Vec::new();
     let values = match items {
         CallItems::Owned(items) => items
@@ -180,11 +156,6 @@ pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
                 }
             })
             .collect(),
-        CallItems::One(item) => {
-            let mut values = Vec::with_capacity(1);
-            calls.all(std::iter::once(item), |_, value| values.push(value), &mut failures);
-            values
-        }
         CallItems::Range(range) => {
             let mut values = Vec::with_capacity(range.len());
             calls.all(range, |_, value| values.push(value), &mut failures);
@@ -238,7 +209,24 @@ trait ErasedJob: Send {
 /// # Ok::<(), parapool::Error>(())
 /// ```
 pub struct Job {
-    inner: Box<dyn ErasedJob>,
+    /// `None` only while the job is being consumed.
+    kind: Option<JobKind>,
+}
+
+enum JobKind {
+    /// A chunk of calls (`map`, `imap`, …).
+    Chunk(Box<dyn ErasedJob>),
+    /// One call sharing its allocation with its handle (`apply_async`).
+    Shared(Arc<dyn SharedJob>),
+}
+
+/// The object-safe face of a job that lives in its handle's allocation (`apply.rs`).
+pub(crate) trait SharedJob: Send + Sync {
+    fn task_name(&self) -> &'static str;
+    fn run(self: Arc<Self>);
+    fn fail(self: Arc<Self>, error: Error);
+    fn encode(&self) -> Result<EncodedCalls, Error>;
+    fn complete_encoded(self: Arc<Self>, outcomes: Vec<Result<Vec<u8>, Error>>);
 }
 
 impl std::fmt::Debug for Job {
@@ -248,24 +236,48 @@ impl std::fmt::Debug for Job {
 }
 
 impl Job {
+    pub(crate) fn shared(job: Arc<dyn SharedJob>) -> Job {
+        Job { kind: Some(JobKind::Shared(job)) }
+    }
+
+    fn kind(&self) -> &JobKind {
+        self.kind.as_ref().expect("a job is only consumed by value")
+    }
+
+    fn into_kind(mut self) -> JobKind {
+        self.kind.take().expect("a job is only consumed by value")
+    }
+
     /// The registered name of the task this job calls.
     pub fn task_name(&self) -> &'static str {
-        self.inner.task_name()
+        match self.kind() {
+            JobKind::Chunk(job) => job.task_name(),
+            JobKind::Shared(job) => job.task_name(),
+        }
     }
 
     /// How many calls the job holds (its chunk size).
     pub fn calls(&self) -> usize {
-        self.inner.calls()
+        match self.kind() {
+            JobKind::Chunk(job) => job.calls(),
+            JobKind::Shared(_) => 1,
+        }
     }
 
     /// Runs every call here, on this thread, catching each call's panic, and delivers the results.
     pub fn run(self) {
-        self.inner.run()
+        match self.into_kind() {
+            JobKind::Chunk(job) => job.run(),
+            JobKind::Shared(job) => job.run(),
+        }
     }
 
     /// Completes every call with `error` without running it (a lost worker, a terminated pool).
     pub fn fail(self, error: Error) {
-        self.inner.fail(error)
+        match self.into_kind() {
+            JobKind::Chunk(job) => job.fail(error),
+            JobKind::Shared(job) => job.fail(error),
+        }
     }
 
     /// Encodes the calls for a backend that runs them in another process.
@@ -273,7 +285,10 @@ impl Job {
     /// An error here (the keyword arguments could not be encoded) belongs to every call; report it
     /// with [`Job::fail`].
     pub fn encode(&self) -> Result<EncodedCalls, Error> {
-        self.inner.encode()
+        match self.kind() {
+            JobKind::Chunk(job) => job.encode(),
+            JobKind::Shared(job) => job.encode(),
+        }
     }
 
     /// Delivers the encoded outcomes of the calls, in call order, as produced by
@@ -281,7 +296,21 @@ impl Job {
     ///
     /// Missing outcomes (fewer than [`Job::calls`]) complete with a [`Error::Backend`] error.
     pub fn complete_encoded(self, outcomes: Vec<Result<Vec<u8>, Error>>) {
-        self.inner.complete_encoded(outcomes)
+        match self.into_kind() {
+            JobKind::Chunk(job) => job.complete_encoded(outcomes),
+            JobKind::Shared(job) => job.complete_encoded(outcomes),
+        }
+    }
+}
+
+impl Drop for Job {
+    /// A job dropped unrun still answers: a chunk cancels its calls in its own `Drop`; a shared
+    /// job is failed here.
+    fn drop(&mut self) {
+        if let Some(JobKind::Shared(job)) = self.kind.take() {
+            let task = job.task_name().to_owned();
+            job.fail(Error::Cancelled { task });
+        }
     }
 }
 
@@ -289,18 +318,19 @@ impl Job {
 struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
     items: CallItems<M::Item>,
     calls: usize,
-    kwargs: JobKwargs<T::Kwargs>,
+    kwargs: Arc<T::Kwargs>,
     sink: Option<D>,
     _input: PhantomData<fn() -> M>,
 }
 
 pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
     items: CallItems<M::Item>,
-    kwargs: JobKwargs<T::Kwargs>,
+    kwargs: Arc<T::Kwargs>,
     sink: D,
 ) -> Job {
     let calls = items.as_slice().len();
-    Job { inner: Box::new(ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData }) }
+    let job = ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData };
+    Job { kind: Some(JobKind::Chunk(Box::new(job))) }
 }
 
 impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {

@@ -5,6 +5,7 @@
 //! built-in backends and the `#[task]` macro. Depend on this crate directly to write a backend.
 #![deny(missing_docs)]
 
+mod apply;
 mod backend;
 mod chunking;
 mod collect;

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
+use crate::apply::apply_job;
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
 use crate::chunking;
-use crate::collect::{ApplySink, SlotCollector, WholeMapSink};
+use crate::collect::{SlotCollector, WholeMapSink};
 use crate::error::Error;
 use crate::handle::{pending, AsyncResult};
 use crate::input::{CallInput, Single, Starred};
-use crate::job::{new_job, CallItems, Deliver, Job, JobKwargs};
+use crate::job::{new_job, CallItems, Deliver, Job};
 use crate::lifecycle::Stage;
 use crate::panic::{install_hook, payload_message};
 use crate::slots::InputBuffer;
@@ -86,19 +87,24 @@ impl PoolInner {
         Ok(())
     }
 
-    /// Submits one chunk of calls to task `T` whose outcome goes to `sink`.
-    pub(crate) fn submit_chunk<T: Task, D: Deliver<T::Output>>(
-        &self,
-        items: CallItems<T::Args>,
-        kwargs: JobKwargs<T::Kwargs>,
-        sink: D,
-    ) -> Result<(), Error> {
+    /// Submits one job if the pool is open (a refused job cancels its calls as it drops).
+    fn submit_job(&self, job: Job) -> Result<(), Error> {
         let stage = self.stage.read();
         if *stage != Stage::Open {
             return Err(Error::Closed);
         }
-        self.backend.submit(new_job::<T, Starred, D>(items, kwargs, sink));
+        self.backend.submit(job);
         Ok(())
+    }
+
+    /// Submits one chunk of calls to task `T` whose outcome goes to `sink`.
+    pub(crate) fn submit_chunk<T: Task, D: Deliver<T::Output>>(
+        &self,
+        items: CallItems<T::Args>,
+        kwargs: Arc<T::Kwargs>,
+        sink: D,
+    ) -> Result<(), Error> {
+        self.submit_job(new_job::<T, Starred, D>(items, kwargs, sink))
     }
 
     fn ensure_open(&self) -> Result<(), Error> {
@@ -230,8 +236,8 @@ impl Pool {
         args: T::Args,
         kwargs: impl Into<T::Kwargs>,
     ) -> Result<AsyncResult<T::Output>, Error> {
-        let (handle, completer) = pending();
-        self.inner.submit_chunk::<T, _>(CallItems::One(args), JobKwargs::Owned(kwargs.into()), ApplySink(completer))?;
+        let (handle, job) = apply_job::<T>(args, kwargs.into());
+        self.inner.submit_job(job)?;
         Ok(handle)
     }
 
@@ -402,7 +408,7 @@ impl Pool {
                 return Ok(handle);
             }
             1 => {
-                vec![new_job::<T, M, _>(CallItems::Owned(args), JobKwargs::Shared(kwargs), WholeMapSink(completer))]
+                vec![new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer))]
             }
             _ => {
                 let ranges = InputBuffer::split(args, &chunks);
@@ -412,7 +418,7 @@ impl Pool {
                     .enumerate()
                     .map(|(index, range)| {
                         let sink = collector.sink(index);
-                        let kwargs = JobKwargs::Shared(Arc::clone(&kwargs));
+                        let kwargs = Arc::clone(&kwargs);
                         new_job::<T, M, _>(CallItems::Range(range), kwargs, sink)
                     })
                     .collect()

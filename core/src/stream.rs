@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::chunking::{auto_chunksize, stream_chunksize};
 use crate::collect::StreamShared;
 use crate::error::Error;
-use crate::job::{CallItems, ChunkResults, JobKwargs};
+use crate::job::{CallItems, ChunkResults};
 use crate::panic::payload_message;
 use crate::pool::PoolInner;
 use crate::task::{Task, TaskCall};
@@ -97,7 +97,7 @@ impl<T: Task, I: Iterator<Item = T::Args>> Imap<T, I> {
                 continue;
             }
             let sink = self.shared.sink(self.submitted);
-            let kwargs = JobKwargs::Shared(Arc::clone(&self.kwargs));
+            let kwargs = Arc::clone(&self.kwargs);
             match self.pool.submit_chunk::<T, _>(CallItems::Owned(chunk), kwargs, sink) {
                 Ok(()) => self.submitted += 1,
                 Err(error) => {
