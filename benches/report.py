@@ -5,7 +5,9 @@
 
 For every group under target/criterion it prints each benchmark's median and its ratio to the
 group's first baseline found (sequential_loop, sequential, or the first one alphabetically), and
-for cpu_1ms_x2000 the parallel efficiency sequential / (workers x parallel).
+for cpu_1ms_x2000 the parallel efficiency sequential / (workers x parallel). The groups of
+`cargo bench --bench process` (prefix process_) get the same, with parapool_process as the
+parallel contender, items/s for the maps and tasks/s for process_apply_async_get.
 """
 import json
 import pathlib
@@ -14,6 +16,8 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
 BASELINES = ("sequential_loop", "sequential", "rayon_par_iter", "rayon_spawn_channel")
 WORKERS = 2
+# Items per iteration of the groups whose throughput is printed, by group-name prefix.
+ITEMS = {"process_map": 1_000_000, "process_apply_async_get": 20_000}
 
 
 def median_ns(bench_dir):
@@ -52,6 +56,13 @@ def main():
         if group.name.startswith("cpu_") and "sequential" in results and "parapool_thread" in results:
             eff = results["sequential"] / (WORKERS * results["parapool_thread"])
             print(f"  parallel efficiency      {eff * 100:.1f} %")
+        if group.name.startswith("process_cpu_") and "sequential" in results and "parapool_process" in results:
+            eff = results["sequential"] / (WORKERS * results["parapool_process"])
+            print(f"  parallel efficiency      {eff * 100:.1f} %")
+        for prefix, items in ITEMS.items():
+            if group.name.startswith(prefix):
+                for name, ns in sorted(results.items()):
+                    print(f"  {name:24s} {items / ns * 1e9:12,.0f} per second")
         if group.name.startswith("apply_async_get"):
             for name, ns in sorted(results.items()):
                 print(f"  {name:24s} {ns / 100_000:8.1f} ns per task")
