@@ -40,6 +40,9 @@ pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
     let TaskFn { docs, cfgs, body_attrs, vis, ident, params_span, inputs, positional, kwargs, output, block } = task;
+    // Let the body inline into the pool's call loop, as a plain loop inlines the function, unless
+    // the author chose an `#[inline(..)]` of their own.
+    let inline_hint = if body_attrs.iter().any(|a| a.path().is_ident("inline")) { quote!() } else { quote!(#[inline]) };
     let name = ident.unraw().to_string();
     let kwargs_ident = kwargs_struct_ident(ident);
     let output_ty = match output {
@@ -84,6 +87,7 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
         #(#cfgs)*
         impl #ident {
             #[doc(hidden)]
+            #inline_hint
             #(#body_attrs)*
             fn __parapool_body(#(#inputs),*) #output #block
 
