@@ -430,6 +430,15 @@ impl Proxy {
                 if let Some(conn) = self.conn.take() {
                     conn.close(&shared, false);
                 }
+                return;
+            }
+            // Take the next job only when this child has room for it: a proxy that took a job
+            // and then waited would hold it while another child sits idle.
+            if let Some(conn) = self.conn.as_ref() {
+                let mut state = conn.link.state.lock();
+                while !state.lost && state.in_flight.len() >= max_in_flight && !shared.terminating() {
+                    conn.link.changed.wait_for(&mut state, TICK);
+                }
             }
             return;
         }
