@@ -19,7 +19,8 @@
 //!   tasks (their cheapest form, no per-task handle).
 //! - `cpu_1ms_x2000`: 2,000 tasks of about 1 ms of arithmetic, sequential and on 2 threads;
 //!   parallel efficiency = sequential / (2 × parallel).
-//! - After the groups, the CPU time an idle 2-worker pool uses over one second.
+//! - After the groups, the CPU time an idle 2-worker pool uses over one second, and parallel
+//!   efficiency as the median of alternating sequential/parallel pairs (`paired:` line).
 
 use std::borrow::Cow;
 use std::hint::black_box;
@@ -276,10 +277,46 @@ fn idle_cost() {
     );
 }
 
+/// Parallel efficiency as the median over alternating pairs (200 tasks sequentially, the same 200
+/// on the pool): the CPU speed of this shared machine drifts by tens of percent within seconds,
+/// which tilts two long criterion groups measured one after the other.
+fn paired_efficiency() {
+    const PAIRS: usize = 21;
+    let n = calibrate_busy();
+    let inputs = vec![n; 200];
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
+    let (mut ours, mut theirs) = (Vec::with_capacity(PAIRS), Vec::with_capacity(PAIRS));
+    let timed = |f: &dyn Fn() -> u64| {
+        let started = Instant::now();
+        let sum = f();
+        (started.elapsed().as_secs_f64(), sum)
+    };
+    for _ in 0..PAIRS {
+        let (sequential, expected) = timed(&|| inputs.iter().map(|&n| busy(n)).sum());
+        let (parapool, sum) = timed(&|| pool.map(busy, inputs.clone()).expect("map").iter().sum());
+        assert_eq!(sum, expected);
+        let (rayon, sum) = timed(&|| rayon_pool.install(|| inputs.par_iter().map(|&n| busy(n)).sum()));
+        assert_eq!(sum, expected);
+        ours.push(sequential / (WORKERS as f64 * parapool));
+        theirs.push(sequential / (WORKERS as f64 * rayon));
+    }
+    for (name, mut efficiencies) in [("parapool_thread", ours), ("rayon_par_iter", theirs)] {
+        efficiencies.sort_by(f64::total_cmp);
+        println!(
+            "paired: cpu_1ms x200, {name} parallel efficiency on {WORKERS} workers, median of {PAIRS} {:.1} % (quartiles {:.1} % .. {:.1} %)",
+            100.0 * efficiencies[PAIRS / 2],
+            100.0 * efficiencies[PAIRS / 4],
+            100.0 * efficiencies[3 * PAIRS / 4]
+        );
+    }
+}
+
 criterion_group!(benches, thread_map, thread_map_static, apply_async_get, cpu_bound);
 
 fn main() {
     benches();
     idle_cost();
+    paired_efficiency();
     Criterion::default().configure_from_args().final_summary();
 }
