@@ -12,11 +12,4 @@ pub mod inline;
 pub mod process;
 pub mod thread;
 
-/// Links this crate's backend registrations into a binary that otherwise names nothing from it.
-///
-/// ```
-/// parapool_backends::link();
-/// ```
-pub fn link() {}
-
 pub use process::init;
