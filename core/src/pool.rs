@@ -3,7 +3,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use serde::Serialize;
 
 use crate::apply::apply_job;
@@ -73,26 +73,29 @@ impl PoolInner {
         self.backend.workers().max(1)
     }
 
-    /// Hands `jobs` to the backend if the pool is open. The read lock makes `close`/`terminate`
-    /// wait for submissions already past the check, so none slips in after shutdown.
-    fn submit(&self, jobs: Vec<Job>) -> Result<(), Error> {
+    /// The stage's read guard if the pool is open, [`Error::Closed`] otherwise. Submissions hold
+    /// it while they hand jobs to the backend, so `close`/`terminate` (which take the write lock)
+    /// wait for submissions already past the check, and none slips in after shutdown.
+    fn open(&self) -> Result<RwLockReadGuard<'_, Stage>, Error> {
         let stage = self.stage.read();
-        if *stage != Stage::Open {
-            return Err(Error::Closed);
+        match *stage {
+            Stage::Open => Ok(stage),
+            _ => Err(Error::Closed),
         }
-        match jobs.len() {
-            1 => self.backend.submit(jobs.into_iter().next().expect("one job")),
-            _ => self.backend.submit_batch(jobs),
-        }
+    }
+
+    /// Hands several jobs to the backend at once if the pool is open (refused jobs cancel their
+    /// calls as they drop).
+    fn submit_batch(&self, jobs: Vec<Job>) -> Result<(), Error> {
+        let _open = self.open()?;
+        self.backend.submit_batch(jobs);
         Ok(())
     }
 
-    /// Submits one job if the pool is open (a refused job cancels its calls as it drops).
+    /// Hands one job to the backend if the pool is open (a refused job cancels its calls as it
+    /// drops).
     fn submit_job(&self, job: Job) -> Result<(), Error> {
-        let stage = self.stage.read();
-        if *stage != Stage::Open {
-            return Err(Error::Closed);
-        }
+        let _open = self.open()?;
         self.backend.submit(job);
         Ok(())
     }
@@ -105,13 +108,6 @@ impl PoolInner {
         sink: D,
     ) -> Result<(), Error> {
         self.submit_job(new_job::<T, Starred, D>(items, kwargs, sink))
-    }
-
-    fn ensure_open(&self) -> Result<(), Error> {
-        match *self.stage.read() {
-            Stage::Open => Ok(()),
-            _ => Err(Error::Closed),
-        }
     }
 
     fn stop_backend(&self, mode: Shutdown) {
@@ -392,7 +388,8 @@ impl Pool {
         call: TaskCall<T>,
         args: impl Iterator<Item = M::Item>,
     ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
-        self.inner.ensure_open()?;
+        // Checked before the input is consumed; checked again (and held) when submitting.
+        drop(self.inner.open()?);
         if call.chunksize == Some(0) {
             return Err(Error::ZeroChunksize);
         }
@@ -402,29 +399,22 @@ impl Pool {
         let chunks = chunking::plan(items, self.workers(), call.chunksize);
         let kwargs = Arc::new(call.kwargs);
         let (handle, completer) = pending();
-        let jobs = match chunks.len() {
-            0 => {
-                completer.complete(Ok(Vec::new()));
-                return Ok(handle);
-            }
-            1 => {
-                vec![new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer))]
-            }
+        match chunks.len() {
+            0 => completer.complete(Ok(Vec::new())),
+            1 => self.inner.submit_job(new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer)))?,
             _ => {
                 let ranges = InputBuffer::split(args, &chunks);
                 let collector = SlotCollector::new(items, chunks, completer);
-                ranges
+                let jobs = ranges
                     .into_iter()
                     .enumerate()
                     .map(|(index, range)| {
-                        let sink = collector.sink(index);
-                        let kwargs = Arc::clone(&kwargs);
-                        new_job::<T, M, _>(CallItems::Range(range), kwargs, sink)
+                        new_job::<T, M, _>(CallItems::Range(range), Arc::clone(&kwargs), collector.sink(index))
                     })
-                    .collect()
+                    .collect();
+                self.inner.submit_batch(jobs)?;
             }
-        };
-        self.inner.submit(jobs)?;
+        }
         Ok(handle)
     }
 }
