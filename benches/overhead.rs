@@ -19,17 +19,11 @@ use std::time::Instant;
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use parapool::{Pool, Task};
 
-#[path = "../examples/count_letters.rs"]
-#[allow(dead_code)]
-mod example;
+mod support;
 
-use example::count_letters;
+use support::{count_letters, tutorial_words};
 
 const WORDS: usize = 1_000_000;
-
-fn tutorial_words(n: usize) -> Vec<String> {
-    example::WORDS.iter().cycle().take(n).map(|w| w.to_string()).collect()
-}
 
 fn tutorial_map(c: &mut Criterion) {
     let words = tutorial_words(WORDS);

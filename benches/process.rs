@@ -43,11 +43,9 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{criterion_group, BatchSize, Criterion, SamplingMode, Throughput};
 use parapool::{Pool, Task};
 
-#[path = "../examples/count_letters.rs"]
-#[allow(dead_code)]
-mod example;
+mod support;
 
-use example::count_letters;
+use support::{busy, calibrate_busy, count_letters, plus_one, tutorial_words};
 
 const WORDS: usize = 1_000_000;
 const WORKERS: usize = 2;
@@ -57,10 +55,6 @@ const PROCSPAWN_WINDOW: usize = 64;
 /// Set in the environment of this binary re-executed as the pipe-floor echo child.
 const ECHO_VAR: &str = "PARAPOOL_BENCH_ECHO";
 const PING: usize = 16;
-
-fn tutorial_words(n: usize) -> Vec<String> {
-    example::WORDS.iter().cycle().take(n).map(|w| w.to_string()).collect()
-}
 
 fn process_pool() -> Pool {
     Pool::builder().backend("process").workers(WORKERS).build().expect("process pool")
@@ -114,11 +108,6 @@ fn process_map(c: &mut Criterion) {
 }
 
 /// A trivial task.
-#[parapool::task]
-fn plus_one(x: u64) -> u64 {
-    x + 1
-}
-
 /// The same, as the plain `fn` procspawn takes.
 fn plain_plus_one(x: u64) -> u64 {
     x + 1
@@ -160,30 +149,6 @@ fn apply_async_get(c: &mut Criterion) {
     pool.close();
     pool.join().expect("join");
     procspawn_pool.shutdown();
-}
-
-/// About a millisecond of arithmetic for `n` near 1,000,000 (calibrated below).
-#[parapool::task]
-fn busy(n: u64) -> u64 {
-    let mut s = 0u64;
-    for i in 0..n {
-        s = s.wrapping_add(black_box(i).wrapping_mul(i) % 7);
-    }
-    s
-}
-
-/// The `n` for which `busy(n)` takes about a millisecond on this machine.
-fn calibrate_busy() -> u64 {
-    let mut n = 10_000;
-    loop {
-        let started = Instant::now();
-        black_box(busy(n));
-        let took = started.elapsed();
-        if took >= Duration::from_millis(20) {
-            return (n as f64 * 1e-3 / took.as_secs_f64()) as u64;
-        }
-        n *= 2;
-    }
 }
 
 fn cpu_bound(c: &mut Criterion) {

@@ -31,18 +31,12 @@ use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use parapool::{Pool, Task};
 use rayon::prelude::*;
 
-#[path = "../examples/count_letters.rs"]
-#[allow(dead_code)]
-mod example;
+mod support;
 
-use example::count_letters;
+use support::{busy, calibrate_busy, count_letters, count_letters_static, plus_one, static_words, tutorial_words};
 
 const WORDS: usize = 1_000_000;
 const WORKERS: usize = 2;
-
-fn tutorial_words(n: usize) -> Vec<String> {
-    example::WORDS.iter().cycle().take(n).map(|w| w.to_string()).collect()
-}
 
 fn thread_map(c: &mut Criterion) {
     let words = tutorial_words(WORDS);
@@ -100,18 +94,8 @@ fn thread_map(c: &mut Criterion) {
     }
 }
 
-/// count_letters on words that borrow string literals: no allocation per call.
-#[parapool::task]
-fn count_letters_static(word: Cow<'static, str>, #[kwarg] letter: Cow<'static, str>) -> usize {
-    if letter.is_empty() {
-        word.chars().count()
-    } else {
-        word.chars().filter(|c| letter.contains(*c)).count()
-    }
-}
-
 fn thread_map_static(c: &mut Criterion) {
-    let words: Vec<Cow<'static, str>> = example::WORDS.iter().cycle().take(WORDS).map(|w| Cow::Borrowed(*w)).collect();
+    let words = static_words(WORDS);
     let pool = Pool::thread(WORKERS).expect("thread pool");
     let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
     for letter in ["", "e"] {
@@ -143,12 +127,6 @@ fn thread_map_static(c: &mut Criterion) {
         });
         group.finish();
     }
-}
-
-/// A trivial task.
-#[parapool::task]
-fn plus_one(x: u64) -> u64 {
-    x + 1
 }
 
 const TASKS: u64 = 100_000;
@@ -215,30 +193,6 @@ fn apply_async_get(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// About a millisecond of arithmetic for `n` near 1,000,000 (calibrated below).
-#[parapool::task]
-fn busy(n: u64) -> u64 {
-    let mut s = 0u64;
-    for i in 0..n {
-        s = s.wrapping_add(black_box(i).wrapping_mul(i) % 7);
-    }
-    s
-}
-
-/// The `n` for which `busy(n)` takes about a millisecond on this machine.
-fn calibrate_busy() -> u64 {
-    let mut n = 10_000;
-    loop {
-        let started = Instant::now();
-        black_box(busy(n));
-        let took = started.elapsed();
-        if took >= Duration::from_millis(20) {
-            return (n as f64 * 1e-3 / took.as_secs_f64()) as u64;
-        }
-        n *= 2;
-    }
 }
 
 fn cpu_bound(c: &mut Criterion) {

@@ -14,21 +14,10 @@ use std::borrow::Cow;
 use parapool::{Pool, Task};
 use rayon::prelude::*;
 
-#[path = "count_letters.rs"]
-#[allow(dead_code)]
-mod example;
+#[path = "../benches/support/mod.rs"]
+mod support;
 
-use example::count_letters;
-
-/// count_letters on borrowed literals: no allocation per call.
-#[parapool::task]
-fn count_letters_static(word: Cow<'static, str>, #[kwarg] letter: Cow<'static, str>) -> usize {
-    if letter.is_empty() {
-        word.chars().count()
-    } else {
-        word.chars().filter(|c| letter.contains(*c)).count()
-    }
-}
+use support::{count_letters, count_letters_static, static_words, tutorial_words};
 
 const ROUNDS: usize = 5;
 const WORDS: usize = 1_000_000;
@@ -44,8 +33,7 @@ fn main() {
     for _ in 0..ROUNDS {
         checksum += match words_kind {
             "static" => {
-                let words: Vec<Cow<'static, str>> =
-                    example::WORDS.iter().cycle().take(WORDS).map(|w| Cow::Borrowed(*w)).collect();
+                let words = static_words(WORDS);
                 let letter: Cow<'static, str> = Cow::Borrowed(letter);
                 let out: Vec<usize> = match runner {
                     "parapool" | "inline" => pool
@@ -58,7 +46,7 @@ fn main() {
                 out.iter().sum::<usize>()
             }
             _ => {
-                let words: Vec<String> = example::WORDS.iter().cycle().take(WORDS).map(|w| w.to_string()).collect();
+                let words = tutorial_words(WORDS);
                 let letter = letter.to_string();
                 let out: Vec<usize> = match runner {
                     "parapool" | "inline" => pool
