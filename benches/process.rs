@@ -29,7 +29,8 @@
 //! - pool start + first `apply` + `close` + `join` (median of 20, and of each part) against a
 //!   procspawn one-shot `spawn` + `join`, Python's figure and a floor: this binary spawned as the
 //!   echo child, one round trip, and waited for; start-up is measured once more before the groups
-//!   run, while this process is small (workers are started by fork + exec);
+//!   run, while this process is small (a start-up by fork + exec would grow with the parent's
+//!   memory; posix_spawn's should not, and the two figures show whether it does);
 //! - the ratios of the criterion groups above (read back from this run's `estimates.json`).
 
 use std::fs::File;
@@ -512,8 +513,8 @@ fn main() {
     if std::env::var_os(ECHO_VAR).is_some() {
         echo();
     }
-    // Pool start-up measured before the groups too, while this process is still small (a
-    // worker is started by fork + exec, whose cost grows with the parent's memory).
+    // Pool start-up measured before the groups too, while this process is still small (were
+    // workers started by fork + exec, the cost would grow with the parent's memory).
     let early = (start_first_close(20), resident_mib());
     let started = SystemTime::now();
     benches();

@@ -7,9 +7,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -78,10 +76,9 @@ impl Pending {
     }
 }
 
-/// The child process, and whether it has been reaped (after which its pid must not be signalled).
+/// How the child ended, once it has been reaped (after which its pid must not be signalled).
 struct ChildProc {
-    child: Child,
-    reaped: bool,
+    ended: Option<String>,
 }
 
 /// What a proxy and its reader share about one child.
@@ -104,7 +101,7 @@ impl Link {
     /// Sends `signal` to the child unless it was already reaped (so never to a reused pid).
     fn signal(&self, signal: i32) {
         let child = self.child.lock();
-        if !child.reaped {
+        if child.ended.is_none() {
             // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
             unsafe { libc::kill(self.pid, signal) };
         }
@@ -146,16 +143,32 @@ impl Link {
             pause = (pause * 2).min(Duration::from_millis(2));
         }
         let mut child = self.child.lock();
-        let status = child.child.wait();
-        child.reaped = true;
-        match status {
-            Ok(status) => match (status.code(), status.signal()) {
-                (Some(code), _) => format!("exited with status {code}"),
-                (_, Some(signal)) => format!("killed by signal {signal} ({})", signal_name(signal)),
-                _ => format!("ended: {status}"),
-            },
-            Err(e) => format!("could not be waited for: {e}"),
+        if let Some(ended) = &child.ended {
+            return ended.clone();
         }
+        let mut status = 0;
+        let waited = loop {
+            // SAFETY: the pid is our unreaped child; `status` is a valid int to fill.
+            let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if r >= 0 {
+                break Ok(());
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                break Err(error);
+            }
+        };
+        let ended = match waited {
+            Ok(()) if libc::WIFEXITED(status) => format!("exited with status {}", libc::WEXITSTATUS(status)),
+            Ok(()) if libc::WIFSIGNALED(status) => {
+                let signal = libc::WTERMSIG(status);
+                format!("killed by signal {signal} ({})", signal_name(signal))
+            }
+            Ok(()) => format!("ended with wait status {status:#x}"),
+            Err(e) => format!("could not be waited for: {e}"),
+        };
+        child.ended = Some(ended.clone());
+        ended
     }
 }
 
@@ -185,11 +198,11 @@ impl Conn {
     pub(crate) fn connect(shared: &Arc<Shared>, index: usize) -> Result<Conn, Error> {
         let spawned = spawn_worker(&shared.exe, &shared.args, &shared.token, shared.options.max_frame)
             .map_err(|e| backend_error(format!("starting worker {index} ({}): {e}", shared.exe.display())))?;
-        let pid = spawned.child.id() as i32;
+        let pid = spawned.pid;
         let link = Arc::new(Link {
             index,
             pid,
-            child: Mutex::new(ChildProc { child: spawned.child, reaped: false }),
+            child: Mutex::new(ChildProc { ended: None }),
             state: Mutex::new(LinkState::default()),
             changed: Condvar::new(),
         });
