@@ -31,7 +31,10 @@
 //!   echo child, one round trip, and waited for; start-up is measured once more before the groups
 //!   run, while this process is small (a start-up by fork + exec would grow with the parent's
 //!   memory; posix_spawn's should not, and the two figures show whether it does);
-//! - the ratios of the criterion groups above (read back from this run's `estimates.json`).
+//! - the ratios of the criterion groups above (read back from this run's `estimates.json`);
+//! - parallel efficiency once more as `paired:` lines: 21 rounds of 200 × ~1 ms tasks run
+//!   sequentially, on the process backend and on the thread backend in turn (medians), so that
+//!   drifts in what this shared machine delivers hit all three alike.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -505,6 +508,22 @@ fn summary(started: SystemTime, early: ([Duration; 4], f64)) {
     }
 }
 
+/// Parallel efficiency of the process and thread backends, measured in alternation with the
+/// sequential loop (the thread backend shows what this machine's two cores delivered meanwhile).
+fn paired_efficiency() {
+    let process = process_pool();
+    let thread = Pool::thread(WORKERS).expect("thread pool");
+    support::paired_efficiency(
+        WORKERS,
+        200,
+        21,
+        &[
+            ("parapool_process", &|inputs| process.map(busy, inputs.to_vec()).expect("map").iter().sum()),
+            ("parapool_thread", &|inputs| thread.map(busy, inputs.to_vec()).expect("map").iter().sum()),
+        ],
+    );
+}
+
 fn main() {
     // First thing: a process-backend worker (this binary, re-executed) serves and exits here,
     // and so does a procspawn child.
@@ -519,5 +538,6 @@ fn main() {
     let started = SystemTime::now();
     benches();
     summary(started, early);
+    paired_efficiency();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 use std::hint::black_box;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use parapool::{Pool, Task};
@@ -231,39 +231,19 @@ fn idle_cost() {
     );
 }
 
-/// Parallel efficiency as the median over alternating pairs (200 tasks sequentially, the same 200
-/// on the pool): the CPU speed of this shared machine drifts by tens of percent within seconds,
-/// which tilts two long criterion groups measured one after the other.
+/// Parallel efficiency of parapool and rayon, measured in alternation with the sequential loop.
 fn paired_efficiency() {
-    const PAIRS: usize = 21;
-    let n = calibrate_busy();
-    let inputs = vec![n; 200];
     let pool = Pool::thread(WORKERS).expect("thread pool");
     let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
-    let (mut ours, mut theirs) = (Vec::with_capacity(PAIRS), Vec::with_capacity(PAIRS));
-    let timed = |f: &dyn Fn() -> u64| {
-        let started = Instant::now();
-        let sum = f();
-        (started.elapsed().as_secs_f64(), sum)
-    };
-    for _ in 0..PAIRS {
-        let (sequential, expected) = timed(&|| inputs.iter().map(|&n| busy(n)).sum());
-        let (parapool, sum) = timed(&|| pool.map(busy, inputs.clone()).expect("map").iter().sum());
-        assert_eq!(sum, expected);
-        let (rayon, sum) = timed(&|| rayon_pool.install(|| inputs.par_iter().map(|&n| busy(n)).sum()));
-        assert_eq!(sum, expected);
-        ours.push(sequential / (WORKERS as f64 * parapool));
-        theirs.push(sequential / (WORKERS as f64 * rayon));
-    }
-    for (name, mut efficiencies) in [("parapool_thread", ours), ("rayon_par_iter", theirs)] {
-        efficiencies.sort_by(f64::total_cmp);
-        println!(
-            "paired: cpu_1ms x200, {name} parallel efficiency on {WORKERS} workers, median of {PAIRS} {:.1} % (quartiles {:.1} % .. {:.1} %)",
-            100.0 * efficiencies[PAIRS / 2],
-            100.0 * efficiencies[PAIRS / 4],
-            100.0 * efficiencies[3 * PAIRS / 4]
-        );
-    }
+    support::paired_efficiency(
+        WORKERS,
+        200,
+        21,
+        &[
+            ("parapool_thread", &|inputs| pool.map(busy, inputs.to_vec()).expect("map").iter().sum()),
+            ("rayon_par_iter", &|inputs| rayon_pool.install(|| inputs.par_iter().map(|&n| busy(n)).sum())),
+        ],
+    );
 }
 
 criterion_group!(benches, thread_map, thread_map_static, apply_async_get, cpu_bound);

@@ -3,11 +3,13 @@
 //! machine drift by tens of percent between runs, instruction counts do not.
 //!
 //! ```text
-//! cargo run --release --example map_workload -- parapool|inline|rayon|sequential [owned|static] [e]
+//! cargo run --release --example map_workload -- parapool|inline|process|rayon|sequential [owned|static] [e]
 //! ```
 //!
 //! Each run maps count_letters over 1,000,000 tutorial words five times: `parapool` on the thread
-//! backend with 2 workers, `inline` on the inline backend, `rayon` on a 2-thread rayon pool.
+//! backend with 2 workers, `inline` on the inline backend, `process` on the process backend with
+//! 2 workers (owned words only; under callgrind add `--trace-children=yes` to count the
+//! workers too), `rayon` on a 2-thread rayon pool.
 
 use std::borrow::Cow;
 
@@ -23,11 +25,17 @@ const ROUNDS: usize = 5;
 const WORDS: usize = 1_000_000;
 
 fn main() {
+    parapool::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runner = args.first().map(String::as_str).unwrap_or("parapool");
     let words_kind = args.get(1).map(String::as_str).unwrap_or("owned");
     let letter = if args.get(2).map(String::as_str) == Some("e") { "e" } else { "" };
-    let pool = if runner == "inline" { Pool::inline() } else { Pool::thread(2) }.expect("pool");
+    let pool = match runner {
+        "inline" => Pool::inline(),
+        "process" => Pool::process(2),
+        _ => Pool::thread(2),
+    }
+    .expect("pool");
     let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("rayon");
     let mut checksum = 0usize;
     for _ in 0..ROUNDS {
@@ -49,7 +57,7 @@ fn main() {
                 let words = tutorial_words(WORDS);
                 let letter = letter.to_string();
                 let out: Vec<usize> = match runner {
-                    "parapool" | "inline" => pool
+                    "parapool" | "inline" | "process" => pool
                         .map(count_letters.with(count_letters::kwargs().letter(letter.as_str())), words)
                         .expect("map"),
                     "rayon" => {

@@ -1,10 +1,8 @@
 //! What `#[task]` generates, exercised at run time: the plain call through `Deref`, the name,
 //! keyword arguments, `Task::call` and the registry round trip.
 
-use parapool::registry;
+use parapool::{registry, wire};
 use parapool::{Side, Task};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 /// Counts the letters of `word` found in `letter` (every letter when it is empty).
 #[parapool::task]
@@ -92,16 +90,13 @@ fn compiled_out(x: NoSuchType) -> NoSuchType {
 /// Encodes `args` and `kwargs`, runs the registered task `T` by name and decodes its output.
 fn run_by_name<T: Task>(args: &T::Args, kwargs: &T::Kwargs) -> T::Output
 where
-    T::Args: Serialize,
-    T::Kwargs: Serialize,
-    T::Output: DeserializeOwned,
+    T::Args: Clone,
 {
     let entry = registry::lookup(T::NAME).expect("task registered");
     assert_eq!(entry.name(), T::NAME);
-    let args = registry::encode(T::NAME, Side::Args, args).unwrap();
-    let kwargs = registry::encode(T::NAME, Side::Args, kwargs).unwrap();
-    let out = entry.run_encoded(&args, &kwargs).unwrap();
-    registry::decode(T::NAME, Side::Output, &out).unwrap()
+    let calls = wire::encode_calls::<T>(kwargs, [args.clone()]).unwrap();
+    let outcomes = entry.run_batch(&calls.kwargs, calls.calls, &calls.args);
+    wire::Reader::new(&outcomes).outcome::<T::Output>(T::NAME).unwrap()
 }
 
 #[test]
@@ -226,7 +221,7 @@ fn pattern_params() {
 }
 
 #[test]
-fn registry_lookup_and_run_encoded_round_trip() {
+fn registry_lookup_and_run_batch_round_trip() {
     assert_eq!(run_by_name::<count_letters>(&("hello".into(),), &count_letters::kwargs().letter("l")), 2);
     assert_eq!(run_by_name::<count_letters>(&("hello".into(),), &().into()), 5);
     assert_eq!(

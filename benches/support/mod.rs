@@ -60,3 +60,39 @@ pub fn calibrate_busy() -> u64 {
         n *= 2;
     }
 }
+
+/// A parallel contender for [`paired_efficiency`]: a name, and a function that runs `busy` over
+/// the inputs in parallel and returns the sum of its results.
+pub type Contender<'a> = (&'a str, &'a dyn Fn(&[u64]) -> u64);
+
+/// Parallel efficiency on `workers` workers of each contender, as the median over `rounds`
+/// alternating rounds (the `tasks` × ~1 ms tasks run sequentially, then on each contender in
+/// turn), printed as `paired:` lines. The CPU speed of this shared machine drifts by tens of
+/// percent within seconds, which tilts two long measurements taken one after the other; taken in
+/// alternation, every contender and the sequential loop see the same conditions.
+pub fn paired_efficiency(workers: usize, tasks: usize, rounds: usize, contenders: &[Contender<'_>]) {
+    let inputs = vec![calibrate_busy(); tasks];
+    let mut efficiencies = vec![Vec::with_capacity(rounds); contenders.len()];
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let expected = inputs.iter().map(|&n| busy(n)).sum::<u64>();
+        let sequential = started.elapsed().as_secs_f64();
+        for ((_, run), samples) in contenders.iter().zip(&mut efficiencies) {
+            let started = Instant::now();
+            let sum = run(&inputs);
+            let parallel = started.elapsed().as_secs_f64();
+            assert_eq!(sum, expected);
+            samples.push(sequential / (workers as f64 * parallel));
+        }
+    }
+    for ((name, _), mut samples) in contenders.iter().zip(efficiencies) {
+        samples.sort_by(f64::total_cmp);
+        println!(
+            "paired: cpu_1ms x{tasks}, {name} parallel efficiency on {workers} workers, median of {rounds} {:.1} % \
+             (quartiles {:.1} % .. {:.1} %)",
+            100.0 * samples[rounds / 2],
+            100.0 * samples[rounds / 4],
+            100.0 * samples[3 * rounds / 4]
+        );
+    }
+}

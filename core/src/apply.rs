@@ -9,10 +9,11 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Side};
 use crate::handle::{AsyncResult, Completer, Shared};
-use crate::job::{EncodedCalls, Job, SharedJob};
+use crate::job::{Job, SharedJob};
 use crate::panic::catch_task_panic;
 use crate::registry;
 use crate::task::Task;
+use crate::wire::{self, EncodedCalls};
 
 /// The call, until someone takes it to run, fail or send it: whoever takes it completes the
 /// handle, so the handle completes exactly once.
@@ -61,25 +62,17 @@ impl<T: Task> SharedJob for ApplyCell<T> {
             backend: "core".into(),
             message: format!("task `{}`: a job was encoded after it completed", T::NAME),
         })?;
-        Ok(EncodedCalls {
-            task: T::NAME,
-            kwargs: registry::encode(T::NAME, Side::Args, kwargs)?,
-            args: vec![registry::encode(T::NAME, Side::Args, args)],
-        })
+        let kwargs = registry::encode(T::NAME, Side::Args, kwargs)?;
+        let mut packed = Vec::new();
+        wire::append_args(&mut packed, T::NAME, args);
+        Ok(EncodedCalls { task: T::NAME, kwargs, calls: 1, args: packed })
     }
 
-    fn complete_encoded(self: Arc<Self>, outcomes: Vec<Result<Vec<u8>, Error>>) {
+    fn complete_encoded(self: Arc<Self>, outcomes: &[u8]) {
         if take::<T>(&self).is_none() {
             return;
         }
-        let result = match outcomes.into_iter().next() {
-            Some(Ok(bytes)) => registry::decode::<T::Output>(T::NAME, Side::Output, &bytes),
-            Some(Err(error)) => Err(error),
-            None => Err(Error::Backend {
-                backend: "unknown".into(),
-                message: format!("task `{}`: the backend returned no outcome for its call", T::NAME),
-            }),
-        };
+        let result = wire::Reader::new(outcomes).outcome::<T::Output>(T::NAME);
         complete::<T>(self, result);
     }
 }

@@ -6,9 +6,8 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Side};
-use crate::registry;
 use crate::task::Task;
+use crate::wire;
 
 /// A way of holding the positional arguments of calls to `T`.
 pub(crate) trait CallInput<T: Task>: 'static {
@@ -17,7 +16,8 @@ pub(crate) trait CallInput<T: Task>: 'static {
     /// The call's argument tuple.
     fn into_args(item: Self::Item) -> T::Args;
     /// The call's encoded argument tuple.
-    fn encode(item: &Self::Item) -> Result<Vec<u8>, Error>;
+    /// Appends the item's arguments record to a packed buffer (see `wire`).
+    fn encode_into(item: &Self::Item, buffer: &mut Vec<u8>);
 }
 
 /// Each item is the whole argument tuple.
@@ -31,8 +31,9 @@ impl<T: Task> CallInput<T> for Starred {
         item
     }
 
-    fn encode(item: &T::Args) -> Result<Vec<u8>, Error> {
-        registry::encode(T::NAME, Side::Args, item)
+    #[inline]
+    fn encode_into(item: &T::Args, buffer: &mut Vec<u8>) {
+        wire::append_args(buffer, T::NAME, item)
     }
 }
 
@@ -52,7 +53,8 @@ where
     }
 
     /// `(&A,)` encodes exactly as `(A,)` does.
-    fn encode(item: &A) -> Result<Vec<u8>, Error> {
-        registry::encode(T::NAME, Side::Args, &(item,))
+    #[inline]
+    fn encode_into(item: &A, buffer: &mut Vec<u8>) {
+        wire::append_args(buffer, T::NAME, &(item,))
     }
 }

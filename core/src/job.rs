@@ -18,6 +18,7 @@ use crate::panic::TaskScope;
 use crate::registry;
 use crate::slots::InputRange;
 use crate::task::Task;
+use crate::wire::{self, EncodedCalls};
 
 /// What one chunk produced: the successful outputs in call order, and the failures with their
 /// call index within the chunk (ascending). Keeping them apart keeps the fast path a plain
@@ -170,20 +171,6 @@ fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: CallItem
     sink.deliver(ChunkOutcome { values, failures });
 }
 
-/// The calls of a job in encoded form, for backends that run work outside this process.
-///
-/// `args[i]` is call `i`'s encoded positional arguments, or the error that encoding them gave
-/// (that call then fails alone). `kwargs` is shared by every call of the job.
-#[derive(Debug)]
-pub struct EncodedCalls {
-    /// The task's registered name.
-    pub task: &'static str,
-    /// The keyword arguments, encoded once for the whole job.
-    pub kwargs: Vec<u8>,
-    /// Each call's positional arguments.
-    pub args: Vec<Result<Vec<u8>, Error>>,
-}
-
 /// The object-safe face of a typed job.
 trait ErasedJob: Send {
     fn task_name(&self) -> &'static str;
@@ -191,7 +178,7 @@ trait ErasedJob: Send {
     fn run(self: Box<Self>);
     fn fail(self: Box<Self>, error: Error);
     fn encode(&self) -> Result<EncodedCalls, Error>;
-    fn complete_encoded(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, Error>>);
+    fn complete_encoded(self: Box<Self>, outcomes: &[u8]);
 }
 
 /// A chunk of calls to one task, erased so that any backend can run it.
@@ -231,7 +218,7 @@ pub(crate) trait SharedJob: Send + Sync {
     fn run(self: Arc<Self>);
     fn fail(self: Arc<Self>, error: Error);
     fn encode(&self) -> Result<EncodedCalls, Error>;
-    fn complete_encoded(self: Arc<Self>, outcomes: Vec<Result<Vec<u8>, Error>>);
+    fn complete_encoded(self: Arc<Self>, outcomes: &[u8]);
 }
 
 impl std::fmt::Debug for Job {
@@ -285,10 +272,11 @@ impl Job {
         }
     }
 
-    /// Encodes the calls for a backend that runs them in another process.
+    /// Encodes the calls for a backend that runs them outside this process (see [`wire`](crate::wire)).
     ///
-    /// An error here (the keyword arguments could not be encoded) belongs to every call; report it
-    /// with [`Job::fail`].
+    /// A call whose arguments cannot be encoded is packed as its error and fails alone. An error
+    /// here (the keyword arguments could not be encoded) belongs to every call; report it with
+    /// [`Job::fail`].
     pub fn encode(&self) -> Result<EncodedCalls, Error> {
         match self.kind() {
             JobKind::Chunk(job) => job.encode(),
@@ -296,11 +284,11 @@ impl Job {
         }
     }
 
-    /// Delivers the encoded outcomes of the calls, in call order, as produced by
-    /// [`TaskEntry::run_encoded`](crate::registry::TaskEntry::run_encoded) on the other side.
+    /// Delivers the packed outcomes of the calls, in call order, as produced by
+    /// [`registry::run_batch`](crate::registry::run_batch) on the other side.
     ///
-    /// Missing outcomes (fewer than [`Job::calls`]) complete with a [`Error::Backend`] error.
-    pub fn complete_encoded(self, outcomes: Vec<Result<Vec<u8>, Error>>) {
+    /// Missing outcomes (fewer than [`Job::calls`]) complete with an [`Error::Backend`] error.
+    pub fn complete_encoded(self, outcomes: &[u8]) {
         match self.into_kind() {
             JobKind::Chunk(job) => job.complete_encoded(outcomes),
             JobKind::Shared(job) => job.complete_encoded(outcomes),
@@ -375,29 +363,24 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, 
     }
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
-        Ok(EncodedCalls {
-            task: T::NAME,
-            kwargs: registry::encode(T::NAME, Side::Args, &*self.kwargs)?,
-            args: self.items.as_slice().iter().map(M::encode).collect(),
-        })
+        let kwargs = registry::encode(T::NAME, Side::Args, &*self.kwargs)?;
+        let items = self.items.as_slice();
+        // A first guess at the size (short strings, small numbers) saves most regrowing.
+        let mut args = Vec::with_capacity(items.len() * 16);
+        for item in items {
+            M::encode_into(item, &mut args);
+        }
+        Ok(EncodedCalls { task: T::NAME, kwargs, calls: items.len(), args })
     }
 
-    fn complete_encoded(mut self: Box<Self>, outcomes: Vec<Result<Vec<u8>, Error>>) {
+    fn complete_encoded(mut self: Box<Self>, outcomes: &[u8]) {
         drop(self.take_items());
         let calls = self.calls;
         let mut values = Vec::with_capacity(calls);
         let mut failures = Vec::new();
-        let mut outcomes = outcomes.into_iter();
+        let mut reader = wire::Reader::new(outcomes);
         for i in 0..calls {
-            let decoded = match outcomes.next() {
-                Some(Ok(bytes)) => registry::decode::<T::Output>(T::NAME, Side::Output, &bytes),
-                Some(Err(error)) => Err(error),
-                None => Err(Error::Backend {
-                    backend: "unknown".into(),
-                    message: format!("task `{}`: the backend returned {i} outcomes for {calls} calls", T::NAME),
-                }),
-            };
-            match decoded {
+            match reader.outcome::<T::Output>(T::NAME) {
                 Ok(value) => values.push(value),
                 Err(error) => failures.push((i, error)),
             }

@@ -21,15 +21,17 @@ pub mod scheduler;
 mod slots;
 mod stream;
 mod task;
+pub mod wire;
 
 pub use backend::{backends, Backend, BackendConfig, BackendFactory, Shutdown};
 pub use error::{Error, Result, Side};
 pub use handle::AsyncResult;
-pub use job::{EncodedCalls, Job};
+pub use job::Job;
 pub use panic::{catch_task_panic, payload_message, TaskScope};
 pub use pool::{cpu_count, Pool, PoolBuilder, DEFAULT_BACKEND};
 pub use stream::{Imap, OneArg};
 pub use task::{IntoTaskCall, Task, TaskCall};
+pub use wire::{EncodedCalls, RemoteError};
 
 /// The `inventory` crate, to register a [`BackendFactory`] with `parapool::inventory::submit!`.
 pub use inventory;

@@ -177,6 +177,23 @@ impl Pool {
         Pool::builder().backend("thread").workers(workers).build()
     }
 
+    /// A pool on the process backend with `workers` worker processes: this executable, started
+    /// again, running `#[task]` functions by name. Call `parapool::init()` first thing in `main`, so
+    /// that a started copy becomes a worker there (see the process backend's documentation).
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// fn main() -> Result<(), parapool::Error> {
+    ///     parapool::init(); // in a worker, serves tasks and exits; here, returns at once
+    ///     let pool = parapool::Pool::process(2)?;
+    ///     assert_eq!(pool.map(double, 0..100)?, (0..100).map(|x| 2 * x).collect::<Vec<_>>());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn process(workers: usize) -> Result<Pool, Error> {
+        Pool::builder().backend("process").workers(workers).build()
+    }
+
     /// The inline backend: every call runs sequentially in the caller. The reference semantics.
     ///
     /// ```

@@ -9,34 +9,36 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, Side};
-use crate::panic::catch_task_panic;
+use crate::panic::TaskScope;
 use crate::task::Task;
+use crate::wire;
 
-/// One registered task: its name and how to run it on encoded arguments.
+/// One registered task: its name and how to run a batch of its calls in encoded form.
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::registry;
-/// let entry = registry::lookup(<double as parapool::Task>::NAME)?;
-/// let kwargs = registry::encode(entry.name(), parapool::Side::Args, &())?;
-/// let args = registry::encode(entry.name(), parapool::Side::Args, &(21u32,))?;
-/// let out = entry.run_encoded(&args, &kwargs)?;
-/// assert_eq!(registry::decode::<u32>(entry.name(), parapool::Side::Output, &out)?, 42);
+/// use parapool::{registry, wire, Task};
+/// let entry = registry::lookup(<double as Task>::NAME)?;
+/// let calls = wire::encode_calls::<double>(&(), [(20,), (21,)])?;
+/// let outcomes = entry.run_batch(&calls.kwargs, calls.calls, &calls.args);
+/// let mut reader = wire::Reader::new(&outcomes);
+/// assert_eq!(reader.outcome::<u32>(entry.name())?, 40);
+/// assert_eq!(reader.outcome::<u32>(entry.name())?, 42);
 /// # Ok::<(), parapool::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct TaskEntry {
     name: &'static str,
-    run_encoded: RunEncoded,
+    run_batch: RunBatch,
 }
 
-/// Decodes arguments and keyword arguments, runs the task, encodes the output.
-type RunEncoded = fn(&[u8], &[u8]) -> Result<Vec<u8>, Error>;
+/// Decodes the keyword arguments and each call's arguments, runs the calls, encodes the outcomes.
+type RunBatch = fn(&[u8], usize, &[u8]) -> Vec<u8>;
 
 impl TaskEntry {
     /// The entry for task `T`; what `#[task]` submits.
     pub const fn of<T: Task>() -> TaskEntry {
-        TaskEntry { name: T::NAME, run_encoded: run_encoded::<T> }
+        TaskEntry { name: T::NAME, run_batch: run_batch_of::<T> }
     }
 
     /// The task's stable name.
@@ -44,20 +46,68 @@ impl TaskEntry {
         self.name
     }
 
-    /// Decodes the arguments and keyword arguments, runs the task (catching a panic) and encodes
-    /// its output.
-    pub fn run_encoded(&self, args: &[u8], kwargs: &[u8]) -> Result<Vec<u8>, Error> {
-        (self.run_encoded)(args, kwargs)
+    /// Runs the `calls` calls packed in `args` (see [`wire`](crate::wire)) with the keyword
+    /// arguments `kwargs`, each call's panic caught, and returns their packed outcomes, one per
+    /// call, in order.
+    pub fn run_batch(&self, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
+        (self.run_batch)(kwargs, calls, args)
     }
 }
 
 inventory::collect!(TaskEntry);
 
-fn run_encoded<T: Task>(args: &[u8], kwargs: &[u8]) -> Result<Vec<u8>, Error> {
-    let args: T::Args = decode(T::NAME, Side::Args, args)?;
-    let kwargs: T::Kwargs = decode(T::NAME, Side::Args, kwargs)?;
-    let output = catch_task_panic(T::NAME, || T::call(args, kwargs))?;
-    encode(T::NAME, Side::Output, &output)
+fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
+    let kwargs: T::Kwargs = match decode(T::NAME, Side::Args, kwargs) {
+        Ok(kwargs) => kwargs,
+        Err(error) => return wire::failed_outcomes(calls, &error),
+    };
+    let mut reader = wire::Reader::new(args);
+    let mut outcomes = Vec::with_capacity(args.len() / 2 + 8 * calls);
+    let scope = TaskScope::enter();
+    let (mut done, mut record_start) = (0, 0);
+    // One `catch_unwind` for the whole batch, resumed after a panicking call (as chunks run in
+    // this process): the happy path is a plain loop.
+    while done < calls {
+        let ran = scope.catch(T::NAME, || {
+            while done < calls {
+                record_start = outcomes.len();
+                done += 1;
+                match reader.args::<T::Args>(T::NAME) {
+                    Ok(args) => {
+                        let output = T::call(args, T::Kwargs::clone(&kwargs));
+                        wire::append_outcome(&mut outcomes, T::NAME, Ok(&output));
+                    }
+                    Err(error) => wire::append_outcome::<T::Output>(&mut outcomes, T::NAME, Err(&error)),
+                }
+            }
+        });
+        if let Err(error) = ran {
+            // The panic may have come from the output's `Serialize` half-way through its record.
+            outcomes.truncate(record_start);
+            wire::append_outcome::<T::Output>(&mut outcomes, T::NAME, Err(&error));
+        }
+    }
+    outcomes
+}
+
+/// Runs the `calls` calls of task `task` packed in `args` with keyword arguments `kwargs`: what
+/// the far side of a backend that runs work outside this process does with [`EncodedCalls`]
+/// (`crate::wire`). An unknown task fails every call with [`Error::UnknownTask`].
+///
+/// ```
+/// use parapool::{registry, wire, Error};
+/// let outcomes = registry::run_batch("no::such::task", &[], 2, &[]);
+/// let mut reader = wire::Reader::new(&outcomes);
+/// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
+/// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
+/// ```
+///
+/// [`EncodedCalls`]: crate::wire::EncodedCalls
+pub fn run_batch(task: &str, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
+    match lookup(task) {
+        Ok(entry) => entry.run_batch(kwargs, calls, args),
+        Err(error) => wire::failed_outcomes(calls, &error),
+    }
 }
 
 /// Finds the task registered under `name`.

@@ -77,7 +77,7 @@ pub fn panics(message: String) -> u8 {
 // ---------------------------------------------------------------------------------------------
 // The serde-loopback backend: a third-party backend that runs every job through the codec, the
 // way a process backend does, but in the caller. It exercises `Job::encode`,
-// `TaskEntry::run_encoded` and `Job::complete_encoded` under every property test.
+// `registry::run_batch` and `Job::complete_encoded` under every property test.
 
 /// Encodes each call, runs it by name from the registry, decodes the output.
 pub struct SerdeLoopback;
@@ -96,15 +96,8 @@ impl Backend for SerdeLoopback {
             Ok(calls) => calls,
             Err(error) => return job.fail(error),
         };
-        let outcomes = match registry::lookup(calls.task) {
-            Ok(entry) => calls
-                .args
-                .into_iter()
-                .map(|args| args.and_then(|args| entry.run_encoded(&args, &calls.kwargs)))
-                .collect(),
-            Err(error) => return job.fail(error),
-        };
-        job.complete_encoded(outcomes);
+        let outcomes = registry::run_batch(calls.task, &calls.kwargs, calls.calls, &calls.args);
+        job.complete_encoded(&outcomes);
     }
 
     fn shutdown(&self, _mode: Shutdown) {}

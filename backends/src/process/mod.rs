@@ -7,7 +7,7 @@
 //!   tests, write `parapool::process_worker_test!();` once in the test file.
 //! - **Protocol** (`protocol.rs`, `frame.rs`): a handshake (magic, version, token, build
 //!   identity), then length-prefixed postcard frames with a maximum size, each a batch of calls
-//!   or their results.
+//!   or their outcomes, packed as `parapool_core::wire` describes.
 //! - **Dispatch** (`proxy.rs`): one proxy thread per child takes jobs from the shared
 //!   work-stealing scheduler and keeps at most [`ProcessOptions::max_in_flight`] batches
 //!   unanswered per child; a reader thread per child completes jobs as results arrive.
@@ -46,7 +46,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parapool_core::scheduler::Scheduler;
-use parapool_core::{registry, Backend, BackendConfig, BackendFactory, Error, Job, Shutdown, Side, Task};
+use parapool_core::{wire, Backend, BackendConfig, BackendFactory, Error, Job, Shutdown, Task};
 use parking_lot::Mutex;
 
 pub use frame::DEFAULT_MAX_FRAME;
@@ -149,11 +149,10 @@ impl ProcessOptions {
     /// # Ok::<(), parapool::Error>(())
     /// ```
     pub fn initializer<T: Task>(mut self, _task: T, args: T::Args) -> Result<Self, Error> {
-        self.initializer = Some(Initializer {
-            task: T::NAME,
-            args: registry::encode(T::NAME, Side::Args, &args)?,
-            kwargs: registry::encode(T::NAME, Side::Args, &T::Kwargs::default())?,
-        });
+        let call = wire::encode_calls::<T>(&T::Kwargs::default(), [args])?;
+        // Arguments that cannot be encoded are an error here, not a failure in every worker.
+        wire::Reader::new(&call.args).args::<T::Args>(T::NAME)?;
+        self.initializer = Some(Initializer { task: T::NAME, args: call.args, kwargs: call.kwargs });
         Ok(self)
     }
 }

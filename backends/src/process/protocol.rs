@@ -12,7 +12,6 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use parapool_core::{Error, Side};
 use serde::{Deserialize, Serialize};
 
 use super::frame::{read_message, write_frame, FrameError};
@@ -21,7 +20,7 @@ use super::frame::{read_message, write_frame, FrameError};
 pub const MAGIC: [u8; 8] = *b"PPWORKER";
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The largest hello frame accepted.
 const MAX_HELLO: usize = 4096;
@@ -70,16 +69,21 @@ pub struct Hello {
 /// Parent → child.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    /// Run `task` on each `args` with `kwargs`, answer with [`Response::Results`] for `id`.
+    /// Run the `calls` calls packed in `args` (see `parapool_core::wire`) to `task` with
+    /// `kwargs`; answer with [`Response::Results`] for `id`.
     Batch {
         /// Chosen by the parent, echoed in the answer.
         id: u64,
         /// The task's registered name.
         task: String,
         /// Encoded keyword arguments, shared by every call.
+        #[serde(with = "serde_bytes")]
         kwargs: Vec<u8>,
-        /// Each call's encoded positional arguments.
-        args: Vec<Vec<u8>>,
+        /// How many calls `args` packs.
+        calls: u64,
+        /// One arguments record per call.
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
     },
     /// Finish and exit.
     Shutdown,
@@ -88,74 +92,14 @@ pub enum Request {
 /// Child → parent.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    /// One outcome per call of batch `id`, in order.
+    /// One outcome record per call of batch `id`, in order (see `parapool_core::wire`).
     Results {
         /// The batch's id.
         id: u64,
-        /// The encoded output, or the call's error.
-        outcomes: Vec<Result<Vec<u8>, WireError>>,
+        /// The packed outcomes.
+        #[serde(with = "serde_bytes")]
+        outcomes: Vec<u8>,
     },
-}
-
-/// A call's error as it crosses the pipe.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WireError {
-    /// [`Error::Panicked`].
-    Panicked {
-        /// Task name.
-        task: String,
-        /// Panic message.
-        message: String,
-        /// Panic location.
-        location: Option<String>,
-    },
-    /// [`Error::Serialization`].
-    Serialization {
-        /// Task name.
-        task: String,
-        /// Whether the output (not the arguments) failed.
-        output: bool,
-        /// Codec message.
-        message: String,
-    },
-    /// [`Error::UnknownTask`].
-    UnknownTask {
-        /// The name looked up.
-        name: String,
-    },
-    /// Anything else, as text.
-    Other {
-        /// The error's message.
-        message: String,
-    },
-}
-
-impl WireError {
-    /// The wire form of `error`.
-    pub fn from_error(error: &Error) -> WireError {
-        match error {
-            Error::Panicked { task, message, location } => {
-                WireError::Panicked { task: task.clone(), message: message.clone(), location: location.clone() }
-            }
-            Error::Serialization { task, side, message } => {
-                WireError::Serialization { task: task.clone(), output: *side == Side::Output, message: message.clone() }
-            }
-            Error::UnknownTask { name } => WireError::UnknownTask { name: name.clone() },
-            other => WireError::Other { message: other.to_string() },
-        }
-    }
-
-    /// Back to an [`Error`]; `Other` becomes an [`Error::Backend`] of `backend`.
-    pub fn into_error(self, backend: &str) -> Error {
-        match self {
-            WireError::Panicked { task, message, location } => Error::Panicked { task, message, location },
-            WireError::Serialization { task, output, message } => {
-                Error::Serialization { task, side: if output { Side::Output } else { Side::Args }, message }
-            }
-            WireError::UnknownTask { name } => Error::UnknownTask { name },
-            WireError::Other { message } => Error::Backend { backend: backend.to_owned(), message },
-        }
-    }
 }
 
 /// Writes the child's side of the handshake.
@@ -282,22 +226,5 @@ mod tests {
         truncated.truncate(12);
         assert!(check_hello(&mut &truncated[..], "t0k3n", &build).is_err());
         assert!(check_hello(&mut &b""[..], "t0k3n", &build).unwrap_err().contains("init()"));
-    }
-
-    #[test]
-    fn errors_cross_the_wire() {
-        let errors = [
-            Error::Panicked { task: "t".into(), message: "m".into(), location: Some("f:1:2".into()) },
-            Error::Serialization { task: "t".into(), side: Side::Output, message: "m".into() },
-            Error::Serialization { task: "t".into(), side: Side::Args, message: "m".into() },
-            Error::UnknownTask { name: "n".into() },
-        ];
-        for error in errors {
-            let wire: WireError =
-                postcard::from_bytes(&postcard::to_stdvec(&WireError::from_error(&error)).unwrap()).unwrap();
-            assert_eq!(wire.into_error("process"), error);
-        }
-        let other = WireError::from_error(&Error::Closed).into_error("process");
-        assert!(matches!(other, Error::Backend { .. }));
     }
 }

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parapool_core::{Error, Job};
+use parapool_core::{wire, Error, Job};
 use parking_lot::{Condvar, Mutex};
 
 use super::frame::{encode_frame, read_message};
-use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response, WireError};
+use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response};
 use super::spawn::spawn_worker;
 use super::{Initializer, ProcessOptions};
 
@@ -51,29 +51,6 @@ pub(crate) fn backend_error(message: String) -> Error {
 /// A job sent to a child, waiting for its results.
 struct Pending {
     job: Job,
-    /// Calls whose arguments could not be encoded (not sent), by call index.
-    failed: Vec<(usize, Error)>,
-}
-
-impl Pending {
-    /// Completes the job with the child's outcomes for the calls that were sent.
-    fn complete(self, outcomes: Vec<Result<Vec<u8>, WireError>>) {
-        let outcomes = outcomes.into_iter().map(|o| o.map_err(|e| e.into_error(BACKEND)));
-        if self.failed.is_empty() {
-            return self.job.complete_encoded(outcomes.collect());
-        }
-        let calls = self.job.calls();
-        let mut outcomes = outcomes;
-        let mut failed = self.failed.into_iter().peekable();
-        let mut all = Vec::with_capacity(calls);
-        for i in 0..calls {
-            match failed.peek() {
-                Some((at, _)) if *at == i => all.push(Err(failed.next().expect("peeked").1)),
-                _ => all.push(outcomes.next().unwrap_or_else(|| Err(backend_error("missing outcome".into())))),
-            }
-        }
-        self.job.complete_encoded(all);
-    }
 }
 
 /// How the child ended, once it has been reaped (after which its pid must not be signalled).
@@ -294,16 +271,18 @@ fn run_initializer(init: &Initializer, to_child: &File, from_child: &File, max_f
         id: u64::MAX,
         task: init.task.to_owned(),
         kwargs: init.kwargs.clone(),
-        args: vec![init.args.clone()],
+        calls: 1,
+        args: init.args.clone(),
     };
     let frame = encode_frame(&request, max_frame).map_err(|e| format!("could not be sent: {e}"))?;
     (&*to_child).write_all(&frame).map_err(|e| format!("could not be sent: {e}"))?;
     match read_message::<Response>(&mut &*from_child, max_frame) {
-        Ok(Some(Response::Results { id: u64::MAX, outcomes })) => match outcomes.into_iter().next() {
-            Some(Ok(_)) => Ok(()),
-            Some(Err(e)) => Err(format!("failed: {}", e.into_error(BACKEND))),
-            None => Err("gave no outcome".into()),
-        },
+        Ok(Some(Response::Results { id: u64::MAX, outcomes })) => {
+            match wire::Reader::new(&outcomes).skip_outcome(init.task) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("failed: {e}")),
+            }
+        }
         Ok(Some(Response::Results { id, .. })) => Err(format!("got the results of batch {id}")),
         Ok(None) => Err("ended the worker".into()),
         Err(e) => Err(format!("failed: {e}")),
@@ -320,7 +299,7 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
                 let pending = link.state.lock().in_flight.remove(&id);
                 link.changed.notify_all();
                 match pending {
-                    Some(pending) => pending.complete(outcomes),
+                    Some(pending) => pending.job.complete_encoded(&outcomes),
                     None => break Some(format!("protocol error: results for unknown batch {id}")),
                 }
             }
@@ -392,27 +371,22 @@ impl Proxy {
             Ok(calls) => calls,
             Err(error) => return job.fail(error),
         };
-        let mut sent = Vec::with_capacity(calls.args.len());
-        let mut failed = Vec::new();
-        for (i, args) in calls.args.into_iter().enumerate() {
-            match args {
-                Ok(bytes) => sent.push(bytes),
-                Err(error) => failed.push((i, error)),
-            }
-        }
-        if sent.is_empty() {
-            return job.complete_encoded(failed.into_iter().map(|(_, e)| Err(e)).collect());
-        }
         let id = self.next_id;
         self.next_id += 1;
         let task = calls.task;
-        let request = Request::Batch { id, task: task.to_owned(), kwargs: calls.kwargs, args: sent };
+        let request = Request::Batch {
+            id,
+            task: task.to_owned(),
+            kwargs: calls.kwargs,
+            calls: calls.calls as u64,
+            args: calls.args,
+        };
         let frame = match encode_frame(&request, self.shared.options.max_frame) {
             Ok(frame) => frame,
             Err(e) => return job.fail(backend_error(format!("task `{task}`: {e}"))),
         };
         drop(request);
-        let pending = Pending { job, failed };
+        let pending = Pending { job };
         let max_in_flight = self.shared.options.max_in_flight;
         let shared = Arc::clone(&self.shared);
         loop {

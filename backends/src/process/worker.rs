@@ -6,10 +6,10 @@ use std::io::Write;
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parapool_core::registry;
+use parapool_core::{registry, wire, Error};
 
 use super::frame::{encode_frame, read_message, DEFAULT_MAX_FRAME};
-use super::protocol::{send_hello, Request, Response, WireError};
+use super::protocol::{send_hello, Request, Response};
 use super::spawn::{MAX_FRAME_VAR, REQUEST_FD, RESULT_FD, TOKEN_VAR};
 
 /// Set while this process serves as a worker.
@@ -81,13 +81,16 @@ fn serve(token: &str, max_frame: usize) -> i32 {
     }
     loop {
         match read_message::<Request>(&mut input, max_frame) {
-            Ok(Some(Request::Batch { id, task, kwargs, args })) => {
-                let outcomes = run_batch(&task, &kwargs, &args);
+            Ok(Some(Request::Batch { id, task, kwargs, calls, args })) => {
+                let calls = calls as usize;
+                let outcomes = registry::run_batch(&task, &kwargs, calls, &args);
+                drop(args);
                 let frame = encode_frame(&Response::Results { id, outcomes }, max_frame).or_else(|e| {
-                    let error =
-                        WireError::Other { message: format!("task `{task}`: the results could not be sent: {e}") };
-                    let outcomes = args.iter().map(|_| Err(error.clone())).collect();
-                    encode_frame(&Response::Results { id, outcomes }, max_frame)
+                    let error = Error::Backend {
+                        backend: "process".into(),
+                        message: format!("task `{task}`: the results could not be sent: {e}"),
+                    };
+                    encode_frame(&Response::Results { id, outcomes: wire::failed_outcomes(calls, &error) }, max_frame)
                 });
                 let written = match frame {
                     Ok(frame) => output.write_all(&frame),
@@ -102,33 +105,6 @@ fn serve(token: &str, max_frame: usize) -> i32 {
                 eprintln!("parapool worker {}: bad request from the parent: {e}", std::process::id());
                 return 2;
             }
-        }
-    }
-}
-
-/// Runs every call of one batch.
-pub(crate) fn run_batch(task: &str, kwargs: &[u8], args: &[Vec<u8>]) -> Vec<Result<Vec<u8>, WireError>> {
-    match registry::lookup(task) {
-        Ok(entry) => {
-            args.iter().map(|args| entry.run_encoded(args, kwargs).map_err(|e| WireError::from_error(&e))).collect()
-        }
-        Err(error) => {
-            let error = WireError::from_error(&error);
-            args.iter().map(|_| Err(error.clone())).collect()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unknown_task_fails_each_call() {
-        let outcomes = run_batch("no::such::task", &[], &[vec![], vec![]]);
-        assert_eq!(outcomes.len(), 2);
-        for outcome in outcomes {
-            assert_eq!(outcome, Err(WireError::UnknownTask { name: "no::such::task".into() }));
         }
     }
 }

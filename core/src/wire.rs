@@ -1,0 +1,429 @@
+//! The encoded form of a job's calls and of their outcomes: the bytes a backend that runs work
+//! outside this process (worker processes; later, other hosts) ships back and forth.
+//!
+//! A backend never looks inside. It takes [`EncodedCalls`] from [`Job::encode`](crate::Job::encode),
+//! moves them to the other side, runs [`registry::run_batch`](crate::registry::run_batch) there,
+//! moves the bytes it returns back and hands them to
+//! [`Job::complete_encoded`](crate::Job::complete_encoded).
+//!
+//! Both directions are *packed*: one buffer per batch, in which every call is one record
+//! `[tag: u8][length: u32, little-endian][payload: length bytes]`. Packing keeps the cost per call
+//! to the codec itself (no allocation per call on either side), and the length prefix keeps every
+//! call on its own: a payload that fails to decode fails its call alone, and the next record is
+//! still found.
+//!
+//! | buffer | tag | payload |
+//! |---|---|---|
+//! | arguments | [`ARGS`] | the call's positional-argument tuple, postcard-encoded |
+//! | arguments | [`UNSENT`] | a [`RemoteError`]: the arguments could not be encoded; the other side answers with it |
+//! | outcomes | [`OK`] | the call's output, postcard-encoded |
+//! | outcomes | [`FAILED`] | a [`RemoteError`]: the call's error |
+//!
+//! The keyword arguments are encoded once per batch, as one plain postcard value.
+
+use postcard::ser_flavors::Flavor;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Side};
+use crate::task::Task;
+
+/// Arguments record: the call's argument tuple follows.
+pub const ARGS: u8 = 1;
+/// Arguments record: the arguments could not be encoded; a [`RemoteError`] follows.
+pub const UNSENT: u8 = 2;
+/// Outcome record: the call's output follows.
+pub const OK: u8 = 3;
+/// Outcome record: the call failed; a [`RemoteError`] follows.
+pub const FAILED: u8 = 4;
+
+/// Bytes of a record's header: the tag and the payload length.
+const HEADER: usize = 5;
+
+/// The calls of a job in encoded form, for a backend that runs them outside this process.
+///
+/// ```
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// use parapool::{registry, Backend, Job, Pool, Shutdown};
+///
+/// /// A third-party backend that sends every job through the codec, as a remote backend would.
+/// struct Loopback;
+/// impl Backend for Loopback {
+///     fn name(&self) -> &str { "loopback" }
+///     fn workers(&self) -> usize { 1 }
+///     fn submit(&self, job: Job) {
+///         let calls = match job.encode() {
+///             Ok(calls) => calls,
+///             Err(error) => return job.fail(error),
+///         };
+///         // … on the other side …
+///         let outcomes = registry::run_batch(calls.task, &calls.kwargs, calls.calls, &calls.args);
+///         // … and back.
+///         job.complete_encoded(&outcomes);
+///     }
+///     fn shutdown(&self, _mode: Shutdown) {}
+/// }
+///
+/// let pool = Pool::with_backend(Box::new(Loopback));
+/// assert_eq!(pool.map(double, [1, 2, 3])?, vec![2, 4, 6]);
+/// # Ok::<(), parapool::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct EncodedCalls {
+    /// The task's registered name.
+    pub task: &'static str,
+    /// The keyword arguments, encoded once for the whole job.
+    pub kwargs: Vec<u8>,
+    /// How many calls `args` holds (the job's [`calls`](crate::Job::calls)).
+    pub calls: usize,
+    /// One record per call (see the module documentation).
+    pub args: Vec<u8>,
+}
+
+/// Encodes calls to task `T` (each item one call's argument tuple) with keyword arguments
+/// `kwargs`: what [`Job::encode`](crate::Job::encode) gives a backend, built directly (for tests
+/// of a backend, or a batch made outside a pool).
+///
+/// ```
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// let calls = parapool::wire::encode_calls::<double>(&(), [(20,), (21,)])?;
+/// assert_eq!((calls.task, calls.calls), (<double as parapool::Task>::NAME, 2));
+/// # Ok::<(), parapool::Error>(())
+/// ```
+pub fn encode_calls<T: Task>(
+    kwargs: &T::Kwargs,
+    args: impl IntoIterator<Item = T::Args>,
+) -> Result<EncodedCalls, Error> {
+    let mut buffer = Vec::new();
+    let mut calls = 0;
+    for args in args {
+        append_args(&mut buffer, T::NAME, &args);
+        calls += 1;
+    }
+    Ok(EncodedCalls {
+        task: T::NAME,
+        kwargs: crate::registry::encode(T::NAME, Side::Args, kwargs)?,
+        calls,
+        args: buffer,
+    })
+}
+
+/// A call's error in a form that crosses process and host boundaries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemoteError {
+    /// [`Error::Panicked`].
+    Panicked {
+        /// Task name.
+        task: String,
+        /// Panic message.
+        message: String,
+        /// Panic location.
+        location: Option<String>,
+    },
+    /// [`Error::Serialization`].
+    Serialization {
+        /// Task name.
+        task: String,
+        /// Whether the output (not the arguments) failed.
+        output: bool,
+        /// Codec message.
+        message: String,
+    },
+    /// [`Error::UnknownTask`].
+    UnknownTask {
+        /// The name looked up.
+        name: String,
+    },
+    /// [`Error::Backend`], and any other error, as text.
+    Backend {
+        /// The backend that reported it.
+        backend: String,
+        /// The error's message.
+        message: String,
+    },
+}
+
+impl From<&Error> for RemoteError {
+    fn from(error: &Error) -> RemoteError {
+        match error {
+            Error::Panicked { task, message, location } => {
+                RemoteError::Panicked { task: task.clone(), message: message.clone(), location: location.clone() }
+            }
+            Error::Serialization { task, side, message } => RemoteError::Serialization {
+                task: task.clone(),
+                output: *side == Side::Output,
+                message: message.clone(),
+            },
+            Error::UnknownTask { name } => RemoteError::UnknownTask { name: name.clone() },
+            Error::Backend { backend, message } => {
+                RemoteError::Backend { backend: backend.clone(), message: message.clone() }
+            }
+            other => RemoteError::Backend { backend: "remote".into(), message: other.to_string() },
+        }
+    }
+}
+
+impl From<RemoteError> for Error {
+    fn from(error: RemoteError) -> Error {
+        match error {
+            RemoteError::Panicked { task, message, location } => Error::Panicked { task, message, location },
+            RemoteError::Serialization { task, output, message } => {
+                Error::Serialization { task, side: if output { Side::Output } else { Side::Args }, message }
+            }
+            RemoteError::UnknownTask { name } => Error::UnknownTask { name },
+            RemoteError::Backend { backend, message } => Error::Backend { backend, message },
+        }
+    }
+}
+
+/// A postcard flavor that appends to a borrowed vector.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Flavor for Append<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    #[inline]
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends one record: `tag`, then `value` encoded. On failure `buffer` is left as it was.
+#[inline]
+fn append_record<V: Serialize + ?Sized>(
+    buffer: &mut Vec<u8>,
+    tag: u8,
+    value: &V,
+    task: &str,
+    side: Side,
+) -> Result<(), Error> {
+    let start = buffer.len();
+    buffer.extend_from_slice(&[tag, 0, 0, 0, 0]);
+    let encoded = postcard::serialize_with_flavor(value, Append(buffer));
+    let length = u32::try_from(buffer.len() - start - HEADER);
+    match (encoded, length) {
+        (Ok(()), Ok(length)) => {
+            buffer[start + 1..start + HEADER].copy_from_slice(&length.to_le_bytes());
+            Ok(())
+        }
+        (encoded, _) => {
+            buffer.truncate(start);
+            let message = match encoded {
+                Err(e) => e.to_string(),
+                Ok(()) => "one call's encoding is larger than 4 GiB".to_owned(),
+            };
+            Err(Error::Serialization { task: task.to_owned(), side, message })
+        }
+    }
+}
+
+/// Appends an error record (`UNSENT` or `FAILED`).
+fn append_error(buffer: &mut Vec<u8>, tag: u8, error: &Error) {
+    let remote = RemoteError::from(error);
+    if append_record(buffer, tag, &remote, "", Side::Output).is_err() {
+        // Only a message over 4 GiB gets here; say so instead.
+        let remote =
+            RemoteError::Backend { backend: "wire".into(), message: "an error message too large to send".into() };
+        append_record(buffer, tag, &remote, "", Side::Output).expect("a short error always encodes");
+    }
+}
+
+/// Appends one call's arguments record: `ARGS` and the arguments, or `UNSENT` and the error that
+/// encoding them gave.
+#[inline]
+pub(crate) fn append_args<A: Serialize + ?Sized>(buffer: &mut Vec<u8>, task: &str, args: &A) {
+    if let Err(error) = append_record(buffer, ARGS, args, task, Side::Args) {
+        append_error(buffer, UNSENT, &error);
+    }
+}
+
+/// Appends one call's outcome record: `OK` and the output, or `FAILED` and the error (an output
+/// that cannot be encoded fails its call with a serialization error).
+#[inline]
+pub(crate) fn append_outcome<O: Serialize>(buffer: &mut Vec<u8>, task: &str, outcome: Result<&O, &Error>) {
+    let error = match outcome {
+        Ok(output) => match append_record(buffer, OK, output, task, Side::Output) {
+            Ok(()) => return,
+            Err(error) => error,
+        },
+        Err(error) => return append_error(buffer, FAILED, error),
+    };
+    append_error(buffer, FAILED, &error);
+}
+
+/// Outcomes in which each of `calls` calls failed with `error`: what a backend returns for a batch
+/// it received but could not run, or whose outcomes it could not send back.
+///
+/// ```
+/// use parapool::{wire, Error};
+/// let outcomes = wire::failed_outcomes(2, &Error::UnknownTask { name: "t".into() });
+/// let mut reader = wire::Reader::new(&outcomes);
+/// for _ in 0..2 {
+///     assert!(matches!(reader.outcome::<u32>("t"), Err(Error::UnknownTask { .. })));
+/// }
+/// ```
+pub fn failed_outcomes(calls: usize, error: &Error) -> Vec<u8> {
+    let mut buffer = Vec::new();
+    append_error(&mut buffer, FAILED, error);
+    buffer.repeat(calls)
+}
+
+/// Reads the records of a packed buffer in order.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the first record of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { rest: bytes }
+    }
+
+    /// The next record's tag and payload; `None` when the buffer ends or is cut short.
+    fn record(&mut self) -> Option<(u8, &'a [u8])> {
+        let header = self.rest.get(..HEADER)?;
+        let length = u32::from_le_bytes(header[1..].try_into().expect("four bytes")) as usize;
+        let payload = self.rest.get(HEADER..HEADER + length)?;
+        let tag = header[0];
+        self.rest = &self.rest[HEADER + length..];
+        Some((tag, payload))
+    }
+
+    /// Decodes a record's payload.
+    fn decode<V: DeserializeOwned>(payload: &[u8], task: &str, side: Side) -> Result<V, Error> {
+        postcard::from_bytes(payload).map_err(|e| Error::Serialization {
+            task: task.to_owned(),
+            side,
+            message: e.to_string(),
+        })
+    }
+
+    /// The error a missing or unexpected record stands for.
+    fn malformed(task: &str, what: &str) -> Error {
+        Error::Backend { backend: "wire".into(), message: format!("task `{task}`: {what}") }
+    }
+
+    /// The next call's arguments (an arguments buffer), or the error that stands for them.
+    #[inline]
+    pub fn args<A: DeserializeOwned>(&mut self, task: &str) -> Result<A, Error> {
+        match self.record() {
+            Some((ARGS, payload)) => Self::decode(payload, task, Side::Args),
+            Some((UNSENT, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Args)?.into()),
+            Some((tag, _)) => Err(Self::malformed(task, &format!("an arguments record has tag {tag}"))),
+            None => Err(Self::malformed(task, "the arguments end before this call")),
+        }
+    }
+
+    /// The next call's outcome with its value skipped undecoded: `Ok(())`, or the call's error
+    /// (for a caller that needs no value, such as a worker's initializer).
+    pub fn skip_outcome(&mut self, task: &str) -> Result<(), Error> {
+        match self.record() {
+            Some((OK, _)) => Ok(()),
+            Some((FAILED, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Output)?.into()),
+            Some((tag, _)) => Err(Self::malformed(task, &format!("an outcome record has tag {tag}"))),
+            None => Err(Self::malformed(task, "the backend returned fewer outcomes than calls")),
+        }
+    }
+
+    /// The next call's outcome (an outcomes buffer).
+    #[inline]
+    pub fn outcome<O: DeserializeOwned>(&mut self, task: &str) -> Result<O, Error> {
+        match self.record() {
+            Some((OK, payload)) => Self::decode(payload, task, Side::Output),
+            Some((FAILED, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Output)?.into()),
+            Some((tag, _)) => Err(Self::malformed(task, &format!("an outcome record has tag {tag}"))),
+            None => Err(Self::malformed(task, "the backend returned fewer outcomes than calls")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_fail_alone() {
+        let mut args = Vec::new();
+        append_args(&mut args, "t", &("a".to_owned(), 1u8));
+        append_args(&mut args, "t", &("b".to_owned(), 2u8));
+        let mut reader = Reader::new(&args);
+        assert_eq!(reader.args::<(String, u8)>("t").unwrap(), ("a".to_owned(), 1));
+        // A payload of the wrong type fails its call; the next record is still found.
+        let mut reader = Reader::new(&args);
+        assert!(matches!(reader.args::<(String, String)>("t"), Err(Error::Serialization { side: Side::Args, .. })));
+        assert_eq!(reader.args::<(String, u8)>("t").unwrap(), ("b".to_owned(), 2));
+        assert!(matches!(reader.args::<(String, u8)>("t"), Err(Error::Backend { .. })));
+    }
+
+    #[test]
+    fn unencodable_arguments_travel_as_their_error() {
+        struct Refuses;
+        impl Serialize for Refuses {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        let mut args = Vec::new();
+        append_args(&mut args, "t", &(Refuses,));
+        append_args(&mut args, "t", &(7u32,));
+        let mut reader = Reader::new(&args);
+        assert!(matches!(reader.args::<(u32,)>("t"), Err(Error::Serialization { side: Side::Args, .. })));
+        assert_eq!(reader.args::<(u32,)>("t").unwrap(), (7,));
+    }
+
+    #[test]
+    fn outcomes_carry_values_and_errors() {
+        let mut outcomes = Vec::new();
+        append_outcome(&mut outcomes, "t", Ok(&5u32));
+        let panicked = Error::Panicked { task: "t".into(), message: "m".into(), location: Some("f:1:2".into()) };
+        append_outcome::<u32>(&mut outcomes, "t", Err(&panicked));
+        let mut reader = Reader::new(&outcomes);
+        assert_eq!(reader.outcome::<u32>("t").unwrap(), 5);
+        assert_eq!(reader.outcome::<u32>("t").unwrap_err(), panicked);
+        assert!(matches!(reader.outcome::<u32>("t"), Err(Error::Backend { .. })));
+        let mut skipping = Reader::new(&outcomes);
+        assert_eq!(skipping.skip_outcome("t"), Ok(()));
+        assert_eq!(skipping.skip_outcome("t"), Err(panicked));
+    }
+
+    #[test]
+    fn a_cut_buffer_fails_the_calls_it_lost() {
+        let mut outcomes = Vec::new();
+        append_outcome(&mut outcomes, "t", Ok(&"long enough".to_owned()));
+        append_outcome(&mut outcomes, "t", Ok(&"long enough".to_owned()));
+        outcomes.truncate(outcomes.len() - 3);
+        let mut reader = Reader::new(&outcomes);
+        assert_eq!(reader.outcome::<String>("t").unwrap(), "long enough");
+        assert!(matches!(reader.outcome::<String>("t"), Err(Error::Backend { .. })));
+    }
+
+    #[test]
+    fn errors_cross_the_wire() {
+        let errors = [
+            Error::Panicked { task: "t".into(), message: "m".into(), location: Some("f:1:2".into()) },
+            Error::Serialization { task: "t".into(), side: Side::Output, message: "m".into() },
+            Error::Serialization { task: "t".into(), side: Side::Args, message: "m".into() },
+            Error::UnknownTask { name: "n".into() },
+            Error::Backend { backend: "b".into(), message: "m".into() },
+        ];
+        for error in errors {
+            let remote: RemoteError =
+                postcard::from_bytes(&postcard::to_stdvec(&RemoteError::from(&error)).unwrap()).unwrap();
+            assert_eq!(Error::from(remote), error);
+        }
+        assert!(matches!(Error::from(RemoteError::from(&Error::Closed)), Error::Backend { .. }));
+    }
+}
