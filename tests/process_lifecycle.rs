@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::{double, sleep_ms, within};
+use parapool::builtin::process::{ProcessBackend, ProcessOptions};
 use parapool::{Error, Pool, Task};
 use parking_lot::Mutex;
 
@@ -17,6 +18,21 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn pool(workers: usize) -> Pool {
     Pool::builder().backend("process").workers(workers).build().unwrap()
+}
+
+/// A pool whose lost jobs are queued again up to `retries` times.
+fn retrying_pool(workers: usize, retries: u32) -> Pool {
+    let options = ProcessOptions::default().retry_lost(retries);
+    Pool::with_backend(Box::new(ProcessBackend::with_options(workers, options).unwrap()))
+}
+
+/// Kills the worker process that runs it, every time.
+#[parapool::task]
+fn abort_worker(x: u32) -> u32 {
+    if x < u32::MAX {
+        std::process::abort();
+    }
+    x
 }
 
 /// The pids of this process's children (Linux: `/proc/self/task/*/children`).
@@ -96,6 +112,86 @@ fn a_lost_worker_fails_the_jobs_it_held_and_no_others() {
         }
         assert!((1..=2).contains(&lost), "{results:?}");
         assert_eq!(pool.apply(double, (21,), ()).unwrap(), 42);
+    });
+}
+
+#[test]
+fn with_retries_a_sigkill_in_the_middle_of_a_large_map_still_gives_the_full_result() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(120, || {
+        let pool = retrying_pool(2, 3);
+        let workers = children();
+        let handle = pool.map_async(double.chunksize(10), 0..100_000u64).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+        assert_eq!(handle.get().unwrap(), (0..100_000).map(|x| 2 * x).collect::<Vec<u64>>());
+        assert_eq!(children().len(), 2, "the lost worker was replaced");
+        pool.close();
+        pool.join().unwrap();
+        assert!(children().is_empty());
+    });
+}
+
+#[test]
+fn with_retries_the_jobs_of_a_killed_worker_run_again_and_complete() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let pool = retrying_pool(2, 1);
+        let workers = children();
+        let handles: Vec<_> = (0..4).map(|_| pool.apply_async(sleep_ms, (400,), ()).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(150));
+        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+        for handle in handles {
+            assert_eq!(handle.get().unwrap(), 400);
+        }
+        assert_ne!(children(), workers, "the killed worker was replaced");
+    });
+}
+
+#[test]
+fn with_retries_a_worker_killed_while_the_pool_closes_still_completes_its_jobs() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let pool = retrying_pool(2, 1);
+        let workers = children();
+        let handles: Vec<_> = (0..2).map(|_| pool.apply_async(sleep_ms, (400,), ()).unwrap()).collect();
+        pool.close();
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            for worker in workers {
+                // A worker with no job may have exited already (its pool is closing).
+                // SAFETY: kill has no memory-safety preconditions; a reaped pid is not reused
+                // within this test's fraction of a second.
+                unsafe { libc::kill(worker, libc::SIGKILL) };
+            }
+        });
+        // Both proxies are closing their children when they die: the jobs are queued again
+        // after the dispatch loops ended, and the proxies that lost them run them on new children.
+        pool.join().unwrap();
+        killer.join().unwrap();
+        for handle in handles {
+            assert_eq!(handle.get().unwrap(), 400);
+        }
+        assert!(children().is_empty());
+    });
+}
+
+#[test]
+fn a_job_that_kills_every_worker_fails_after_its_retries_and_the_pool_stays_usable() {
+    let _turn = ONE_AT_A_TIME.lock();
+    within(60, || {
+        let pool = retrying_pool(1, 2);
+        match pool.apply(abort_worker, (1,), ()) {
+            Err(Error::WorkerLost { task, cause, .. }) => {
+                assert_eq!(task, abort_worker::NAME);
+                assert!(cause.contains("SIGABRT"), "{cause}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(pool.apply(double, (21,), ()).unwrap(), 42);
+        pool.close();
+        pool.join().unwrap();
+        assert!(children().is_empty());
     });
 }
 

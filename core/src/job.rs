@@ -203,6 +203,8 @@ trait ErasedJob: Send {
 pub struct Job {
     /// `None` only while the job is being consumed.
     kind: Option<JobKind>,
+    /// How many times a backend lost the job and queued it again.
+    retries: u32,
 }
 
 enum JobKind {
@@ -229,7 +231,7 @@ impl std::fmt::Debug for Job {
 
 impl Job {
     pub(crate) fn shared(job: Arc<dyn SharedJob>) -> Job {
-        Job { kind: Some(JobKind::Shared(job)) }
+        Job { kind: Some(JobKind::Shared(job)), retries: 0 }
     }
 
     fn kind(&self) -> &JobKind {
@@ -254,6 +256,39 @@ impl Job {
             JobKind::Chunk(job) => job.calls(),
             JobKind::Shared(_) => 1,
         }
+    }
+
+    /// How many times a backend has lost this job (the worker running it died) and queued it
+    /// again; see [`count_retry`](Self::count_retry).
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Counts one more loss, before a backend that offers retries queues the job again. A
+    /// backend caps the count, so a job that kills every worker it reaches still ends.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// # use parapool::{Backend, Job, Pool, Shutdown};
+    /// /// Loses every job once, then runs it.
+    /// struct LosesOnce;
+    /// impl Backend for LosesOnce {
+    ///     fn name(&self) -> &str { "loses-once" }
+    ///     fn workers(&self) -> usize { 1 }
+    ///     fn submit(&self, mut job: Job) {
+    ///         if job.retries() == 0 {
+    ///             job.count_retry();
+    ///             return self.submit(job);
+    ///         }
+    ///         job.run()
+    ///     }
+    ///     fn shutdown(&self, _mode: Shutdown) {}
+    /// }
+    /// assert_eq!(Pool::with_backend(Box::new(LosesOnce)).apply(double, (4,), ())?, 8);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn count_retry(&mut self) {
+        self.retries += 1;
     }
 
     /// Runs every call here, on this thread, catching each call's panic, and delivers the results.
@@ -323,7 +358,7 @@ pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
 ) -> Job {
     let calls = items.as_slice().len();
     let job = ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData };
-    Job { kind: Some(JobKind::Chunk(Box::new(job))) }
+    Job { kind: Some(JobKind::Chunk(Box::new(job))), retries: 0 }
 }
 
 impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {

@@ -21,8 +21,8 @@
 //!   being ignored, which Rust's runtime does for every Rust `main`.
 //!
 //! Options ([`ProcessOptions`]): the maximum frame size, batches in flight per child,
-//! `max_tasks_per_child` and an initializer task. Not yet: retrying the jobs of a lost worker
-//! (they fail with [`Error::WorkerLost`]).
+//! `max_tasks_per_child`, an initializer task, and opt-in retries for the jobs of a lost worker
+//! (by default they fail with [`Error::WorkerLost`]).
 //!
 //! ```no_run
 //! # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -81,6 +81,10 @@ pub struct ProcessOptions {
     /// A task run once in each worker when it starts, before any job (see
     /// [`initializer`](Self::initializer)).
     pub initializer: Option<Initializer>,
+    /// How many times a job whose worker was lost (it exited, aborted or was killed while
+    /// holding the job) is queued again before its calls fail with [`Error::WorkerLost`]
+    /// (default 0: they fail at once). See [`retry_lost`](Self::retry_lost).
+    pub retry_lost: u32,
 }
 
 /// A task call run once at each worker's start; see [`ProcessOptions::initializer`].
@@ -100,11 +104,27 @@ impl Default for ProcessOptions {
             handshake_timeout: Duration::from_secs(30),
             max_tasks_per_child: None,
             initializer: None,
+            retry_lost: 0,
         }
     }
 }
 
 impl ProcessOptions {
+    /// Queues the jobs of a lost worker again, up to `times` times each, so that a `map` survives
+    /// a worker killed under it with its full result. Opt in only for tasks that may run twice:
+    /// the lost run may have done part of its work (written a file, sent a request) before the
+    /// worker died. A job that kills every worker it reaches fails with [`Error::WorkerLost`]
+    /// after `times` retries.
+    ///
+    /// ```
+    /// use parapool::builtin::process::ProcessOptions;
+    /// assert_eq!(ProcessOptions::default().retry_lost(2).retry_lost, 2);
+    /// ```
+    pub fn retry_lost(mut self, times: u32) -> Self {
+        self.retry_lost = times;
+        self
+    }
+
     /// Sets [`max_frame`](Self::max_frame).
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
@@ -195,7 +215,9 @@ impl ProcessBackend {
             ));
         }
         let io = |what: &str, e: std::io::Error| backend_error(format!("{what}: {e}"));
+        let (scheduler, queues) = Scheduler::new(workers);
         let shared = Arc::new(Shared {
+            scheduler: Arc::clone(&scheduler),
             exe: std::env::current_exe().map_err(|e| io("finding the current executable", e))?,
             args: worker_args(),
             token: spawn::new_token().map_err(|e| io("making a token", e))?,
@@ -229,7 +251,6 @@ impl ProcessBackend {
             }
             return Err(first_error.expect("one failed"));
         }
-        let (scheduler, queues) = Scheduler::new(workers);
         let mut proxies = Vec::with_capacity(workers);
         let mut conns = connected.into_iter().map(|c| c.expect("checked above"));
         for (index, queue) in queues.into_iter().enumerate() {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use parapool_core::scheduler::Scheduler;
 use parapool_core::{wire, Error, Job};
 use parking_lot::{Condvar, Mutex};
 
@@ -30,6 +31,8 @@ const TICK: Duration = Duration::from_millis(20);
 /// What every proxy of one pool shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// Where the proxies take jobs from, and where a retried job goes back.
+    pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) exe: PathBuf,
     pub(crate) args: Vec<String>,
     pub(crate) token: String,
@@ -323,12 +326,18 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     link.changed.notify_all();
     let terminating = shared.terminating();
     for (_, pending) in pending {
-        let task = pending.job.task_name().to_owned();
-        pending.job.fail(if terminating {
-            Error::Cancelled { task }
+        let mut job = pending.job;
+        let task = job.task_name().to_owned();
+        if terminating {
+            job.fail(Error::Cancelled { task });
+        } else if job.retries() < shared.options.retry_lost {
+            // Back to the scheduler: a live proxy takes it, or, if every proxy has left its loop
+            // (a pool closing), the proxy of this child does in `finish`, after this thread ends.
+            job.count_retry();
+            shared.scheduler.submit(job);
         } else {
-            Error::WorkerLost { task, worker: link.index, cause: cause.clone() }
-        });
+            job.fail(Error::WorkerLost { task, worker: link.index, cause: cause.clone() });
+        }
     }
 }
 
@@ -433,8 +442,16 @@ impl Proxy {
 
     /// After the dispatch loop: stops the child (gracefully unless the pool is terminating).
     pub(crate) fn finish(mut self) {
-        if let Some(conn) = self.conn.take() {
-            conn.close(&self.shared, self.shared.terminating());
+        loop {
+            if let Some(conn) = self.conn.take() {
+                conn.close(&self.shared, self.shared.terminating());
+            }
+            // Closing joined this child's reader, so a job it queued again (a retry) is in the
+            // scheduler by now; if the other proxies have stopped, nobody else will take it.
+            match self.shared.scheduler.take_injected() {
+                Some(job) => self.dispatch(job),
+                None => return,
+            }
         }
     }
 }

@@ -220,6 +220,19 @@ impl Scheduler {
         }
     }
 
+    /// Takes a job from the injector, if it holds one: for a dispatching worker that has left its
+    /// loop (after [`stop`](Self::stop)) and must still place a job queued late, such as one a
+    /// lost worker process held and a retry put back.
+    pub fn take_injected(&self) -> Option<Job> {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => continue,
+                Steal::Empty => return None,
+            }
+        }
+    }
+
     /// Drops (so cancels) every job in the injector.
     pub fn cancel_injected(&self) {
         loop {
