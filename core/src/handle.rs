@@ -24,17 +24,31 @@ use crate::scheduler;
 type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;
 type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
 
+/// Where the result lives. An error is boxed, so that a handle's state stays small (an
+/// `apply_async` allocation then fits malloc's fast bins and fewer cache lines cross threads).
 enum Slot<T> {
     Pending,
-    Done(Result<T, Error>),
+    Done(Result<T, Box<Error>>),
     Taken,
+}
+
+/// The rarely used parts of a handle's state, allocated only when someone registers one.
+struct Extras<T> {
+    on_success: Option<SuccessCallback<T>>,
+    on_error: Option<ErrorCallback>,
+    waker: Option<Waker>,
 }
 
 struct State<T> {
     slot: Slot<T>,
-    on_success: Option<SuccessCallback<T>>,
-    on_error: Option<ErrorCallback>,
-    waker: Option<Waker>,
+    extras: Option<Box<Extras<T>>>,
+}
+
+impl<T> State<T> {
+    /// The extras, allocated on first use.
+    fn extras(&mut self) -> &mut Extras<T> {
+        self.extras.get_or_insert_with(|| Box::new(Extras { on_success: None, on_error: None, waker: None }))
+    }
 }
 
 /// The shared half of a handle: the completing side holds a [`Completer`].
@@ -58,11 +72,7 @@ pub(crate) type SharedRef<T> = Arc<Shared<T, dyn Payload>>;
 impl<T, P> Shared<T, P> {
     /// Pending state carrying `payload`.
     pub(crate) fn new(payload: P) -> Self {
-        Shared {
-            state: Mutex::new(State { slot: Slot::Pending, on_success: None, on_error: None, waker: None }),
-            ready: Condvar::new(),
-            payload,
-        }
+        Shared { state: Mutex::new(State { slot: Slot::Pending, extras: None }), ready: Condvar::new(), payload }
     }
 }
 
@@ -89,11 +99,13 @@ impl<T> Completer<T> {
     pub(crate) fn complete(self, result: Result<T, Error>) {
         loop {
             let mut state = self.shared.state.lock();
-            let on_success = state.on_success.take();
-            let on_error = state.on_error.take();
+            let (on_success, on_error) = match state.extras.as_mut() {
+                Some(extras) => (extras.on_success.take(), extras.on_error.take()),
+                None => (None, None),
+            };
             if on_success.is_none() && on_error.is_none() {
-                state.slot = Slot::Done(result);
-                let waker = state.waker.take();
+                state.slot = Slot::Done(result.map_err(Box::new));
+                let waker = state.extras.take().and_then(|extras| extras.waker);
                 drop(state);
                 self.shared.ready.notify_all();
                 if let Some(waker) = waker {
@@ -245,7 +257,7 @@ impl<T> AsyncResult<T> {
     fn take(&self) -> Result<T, Error> {
         let mut state = self.shared.state.lock();
         match std::mem::replace(&mut state.slot, Slot::Taken) {
-            Slot::Done(result) => result,
+            Slot::Done(result) => result.map_err(|error| *error),
             Slot::Taken => Err(Error::ResultTaken),
             Slot::Pending => unreachable!("take is only called once the call finished"),
         }
@@ -261,7 +273,7 @@ impl<T> AsyncResult<T> {
             match &state.slot {
                 Slot::Done(Ok(value)) => callback(value),
                 Slot::Done(Err(_)) | Slot::Taken => {}
-                Slot::Pending => state.on_success = Some(Box::new(callback)),
+                Slot::Pending => state.extras().on_success = Some(Box::new(callback)),
             }
         }
         self
@@ -285,7 +297,7 @@ impl<T> AsyncResult<T> {
             match &state.slot {
                 Slot::Done(Err(error)) => callback(error),
                 Slot::Done(Ok(_)) | Slot::Taken => {}
-                Slot::Pending => state.on_error = Some(Box::new(callback)),
+                Slot::Pending => state.extras().on_error = Some(Box::new(callback)),
             }
         }
         self
@@ -300,13 +312,13 @@ impl<T> Future for AsyncResult<T> {
         match std::mem::replace(&mut state.slot, Slot::Taken) {
             Slot::Pending => {
                 state.slot = Slot::Pending;
-                match &mut state.waker {
+                match &mut state.extras().waker {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     slot => *slot = Some(cx.waker().clone()),
                 }
                 Poll::Pending
             }
-            Slot::Done(result) => Poll::Ready(result),
+            Slot::Done(result) => Poll::Ready(result.map_err(|error| *error)),
             Slot::Taken => Poll::Ready(Err(Error::ResultTaken)),
         }
     }
