@@ -14,8 +14,6 @@
 //!   one `String` per call exactly as `map` clones the bound keyword arguments per call: the two do
 //!   the same work apart from parapool's.
 
-use std::time::Instant;
-
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use parapool::{Pool, Task};
 
@@ -52,9 +50,8 @@ fn tutorial_map(c: &mut Criterion) {
     }
 }
 
-/// Alternates the two contenders on fresh copies of the input and reports the median of the
-/// per-pair time ratios: drift on a shared machine (which moves whole criterion groups by tens of
-/// percent between runs) hits both sides of a pair alike.
+/// The inline map against the plain loop, alternating on fresh copies of the input (see
+/// `support::paired_ratio`).
 fn paired_ratios() {
     const PAIRS: usize = 41;
     let words = tutorial_words(WORDS);
@@ -62,36 +59,14 @@ fn paired_ratios() {
     for letter in ["", "e"] {
         let letter = letter.to_string();
         let call = count_letters.with(count_letters::kwargs().letter(letter.as_str()));
-        let mut ratios = Vec::with_capacity(PAIRS);
-        for pair in 0..PAIRS {
-            let (a, b) = (words.clone(), words.clone());
-            let time_loop = || {
-                let started = Instant::now();
-                let out = a.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>();
-                (started.elapsed(), out)
-            };
-            let time_map = || {
-                let started = Instant::now();
-                let out = inline.map(call.clone(), b).expect("map");
-                (started.elapsed(), out)
-            };
-            // Alternate which goes first, so neither always runs on a warmer cache.
-            let ((loop_time, loop_out), (map_time, map_out)) = if pair % 2 == 0 {
-                let l = time_loop();
-                (l, time_map())
-            } else {
-                let m = time_map();
-                (time_loop(), m)
-            };
-            assert_eq!(loop_out, map_out);
-            ratios.push(map_time.as_secs_f64() / loop_time.as_secs_f64());
-        }
-        ratios.sort_by(f64::total_cmp);
+        let [low, median, high] = support::paired_ratio(
+            PAIRS,
+            || words.clone(),
+            |words| words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>(),
+            |words| inline.map(call.clone(), words).expect("map"),
+        );
         println!(
-            "paired: tutorial_map letter={letter:?}: inline map / plain loop, median of {PAIRS} pairs {:.3}x (quartiles {:.3}x .. {:.3}x)",
-            ratios[PAIRS / 2],
-            ratios[PAIRS / 4],
-            ratios[3 * PAIRS / 4]
+            "paired: tutorial_map letter={letter:?}: inline map / plain loop, median of {PAIRS} pairs {median:.3}x (quartiles {low:.3}x .. {high:.3}x)"
         );
     }
 }

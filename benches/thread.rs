@@ -19,8 +19,10 @@
 //!   tasks (their cheapest form, no per-task handle).
 //! - `cpu_1ms_x2000`: 2,000 tasks of about 1 ms of arithmetic, sequential and on 2 threads;
 //!   parallel efficiency = sequential / (2 × parallel).
-//! - After the groups, the CPU time an idle 2-worker pool uses over one second, and parallel
-//!   efficiency as the median of alternating sequential/parallel pairs (`paired:` line).
+//! - After the groups, the CPU time an idle 2-worker pool uses over one second; parallel
+//!   efficiency as the median of alternating sequential/parallel rounds; and the tutorial map,
+//!   parapool against rayon, as the median time ratio of 31 alternating pairs on fresh inputs,
+//!   owned and borrowed words (`paired:` lines).
 
 use std::borrow::Cow;
 use std::hint::black_box;
@@ -246,11 +248,57 @@ fn paired_efficiency() {
     );
 }
 
+/// parapool's thread map against rayon's `par_iter`, alternating on fresh copies of the input
+/// (see `support::paired_ratio`), for owned and borrowed words and both letters.
+fn paired_map_ratios() {
+    const PAIRS: usize = 31;
+    let pool = Pool::thread(WORKERS).expect("thread pool");
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
+    let owned = tutorial_words(WORDS);
+    let borrowed = static_words(WORDS);
+    for letter in ["", "e"] {
+        let owned_letter = letter.to_string();
+        let call = count_letters.with(count_letters::kwargs().letter(letter));
+        let [low, median, high] = support::paired_ratio(
+            PAIRS,
+            || owned.clone(),
+            |words| {
+                rayon_pool.install(|| {
+                    words.into_par_iter().map(|w| count_letters(w, owned_letter.clone())).collect::<Vec<usize>>()
+                })
+            },
+            |words| pool.map(call.clone(), words).expect("map"),
+        );
+        println!(
+            "paired: thread_map letter={letter:?} owned words: parapool / rayon, median of {PAIRS} pairs {median:.3}x (quartiles {low:.3}x .. {high:.3}x)"
+        );
+        let static_letter: Cow<'static, str> = Cow::Borrowed(letter);
+        let call = count_letters_static.with(count_letters_static::kwargs().letter(static_letter.clone()));
+        let [low, median, high] = support::paired_ratio(
+            PAIRS,
+            || borrowed.clone(),
+            |words| {
+                rayon_pool.install(|| {
+                    words
+                        .into_par_iter()
+                        .map(|w| count_letters_static(w, static_letter.clone()))
+                        .collect::<Vec<usize>>()
+                })
+            },
+            |words| pool.map(call.clone(), words).expect("map"),
+        );
+        println!(
+            "paired: thread_map letter={letter:?} borrowed words: parapool / rayon, median of {PAIRS} pairs {median:.3}x (quartiles {low:.3}x .. {high:.3}x)"
+        );
+    }
+}
+
 criterion_group!(benches, thread_map, thread_map_static, apply_async_get, cpu_bound);
 
 fn main() {
     benches();
     idle_cost();
     paired_efficiency();
+    paired_map_ratios();
     Criterion::default().configure_from_args().final_summary();
 }

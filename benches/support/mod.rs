@@ -96,3 +96,36 @@ pub fn paired_efficiency(workers: usize, tasks: usize, rounds: usize, contenders
         );
     }
 }
+
+/// Runs `first` and `second` alternately `pairs` times, each on a fresh `input()` (made outside
+/// the timing), checks that they agree, and returns the quartiles of the time ratio
+/// `second / first` as `[lower quartile, median, upper quartile]`. Drift on a shared machine,
+/// which moves whole criterion groups by tens of percent between runs, hits both sides of a
+/// pair alike; which side goes first alternates, so neither always runs on a warmer cache.
+pub fn paired_ratio<I, O: PartialEq + std::fmt::Debug>(
+    pairs: usize,
+    input: impl Fn() -> I,
+    first: impl Fn(I) -> O,
+    second: impl Fn(I) -> O,
+) -> [f64; 3] {
+    let timed = |f: &dyn Fn(I) -> O, input: I| {
+        let started = Instant::now();
+        let out = f(input);
+        (started.elapsed().as_secs_f64(), out)
+    };
+    let mut ratios = Vec::with_capacity(pairs);
+    for pair in 0..pairs {
+        let (a, b) = (input(), input());
+        let ((first_time, first_out), (second_time, second_out)) = if pair % 2 == 0 {
+            let f = timed(&first, a);
+            (f, timed(&second, b))
+        } else {
+            let s = timed(&second, b);
+            (timed(&first, a), s)
+        };
+        assert_eq!(first_out, second_out);
+        ratios.push(second_time / first_time);
+    }
+    ratios.sort_by(f64::total_cmp);
+    [ratios[pairs / 4], ratios[pairs / 2], ratios[3 * pairs / 4]]
+}
