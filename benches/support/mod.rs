@@ -69,30 +69,38 @@ pub type Contender<'a> = (&'a str, &'a dyn Fn(&[u64]) -> u64);
 /// alternating rounds (the `tasks` × ~1 ms tasks run sequentially, then on each contender in
 /// turn), printed as `paired:` lines. The CPU speed of this shared machine drifts by tens of
 /// percent within seconds, which tilts two long measurements taken one after the other; taken in
-/// alternation, every contender and the sequential loop see the same conditions.
+/// alternation, every contender and the sequential loop see the same conditions. The line also
+/// gives the efficiency of the fastest rounds (fastest sequential over workers × fastest
+/// parallel): what the scheduler loses when the machine lets both cores run undisturbed, the
+/// way `timeit` takes the minimum.
 pub fn paired_efficiency(workers: usize, tasks: usize, rounds: usize, contenders: &[Contender<'_>]) {
     let inputs = vec![calibrate_busy(); tasks];
     let mut efficiencies = vec![Vec::with_capacity(rounds); contenders.len()];
+    let mut fastest_sequential = f64::INFINITY;
+    let mut fastest = vec![f64::INFINITY; contenders.len()];
     for _ in 0..rounds {
         let started = Instant::now();
         let expected = inputs.iter().map(|&n| busy(n)).sum::<u64>();
         let sequential = started.elapsed().as_secs_f64();
-        for ((_, run), samples) in contenders.iter().zip(&mut efficiencies) {
+        fastest_sequential = fastest_sequential.min(sequential);
+        for (((_, run), samples), fastest) in contenders.iter().zip(&mut efficiencies).zip(&mut fastest) {
             let started = Instant::now();
             let sum = run(&inputs);
             let parallel = started.elapsed().as_secs_f64();
             assert_eq!(sum, expected);
             samples.push(sequential / (workers as f64 * parallel));
+            *fastest = fastest.min(parallel);
         }
     }
-    for ((name, _), mut samples) in contenders.iter().zip(efficiencies) {
+    for (((name, _), mut samples), fastest) in contenders.iter().zip(efficiencies).zip(fastest) {
         samples.sort_by(f64::total_cmp);
         println!(
             "paired: cpu_1ms x{tasks}, {name} parallel efficiency on {workers} workers, median of {rounds} {:.1} % \
-             (quartiles {:.1} % .. {:.1} %)",
+             (quartiles {:.1} % .. {:.1} %); fastest sequential / (workers x fastest parallel) {:.1} %",
             100.0 * samples[rounds / 2],
             100.0 * samples[rounds / 4],
-            100.0 * samples[3 * rounds / 4]
+            100.0 * samples[3 * rounds / 4],
+            100.0 * fastest_sequential / (workers as f64 * fastest)
         );
     }
 }
