@@ -229,8 +229,16 @@ impl<T> AsyncResult<T> {
 
     /// Blocks until the call has finished and returns its result.
     pub fn get(self) -> Result<T, Error> {
-        self.wait();
-        self.take()
+        if scheduler::must_help() {
+            self.wait();
+            return self.take();
+        }
+        // Waiting and taking under one lock: `get` on a finished call locks once.
+        let mut state = self.shared.state.lock();
+        while matches!(state.slot, Slot::Pending) {
+            self.shared.ready.wait(&mut state);
+        }
+        Self::take_from(&mut state)
     }
 
     /// Like [`get`](Self::get), but gives up after `timeout` with [`Error::Timeout`]; the call
@@ -255,7 +263,11 @@ impl<T> AsyncResult<T> {
     }
 
     fn take(&self) -> Result<T, Error> {
-        let mut state = self.shared.state.lock();
+        Self::take_from(&mut self.shared.state.lock())
+    }
+
+    /// Takes the result of a finished call out of its state.
+    fn take_from(state: &mut State<T>) -> Result<T, Error> {
         match std::mem::replace(&mut state.slot, Slot::Taken) {
             Slot::Done(result) => result.map_err(|error| *error),
             Slot::Taken => Err(Error::ResultTaken),
