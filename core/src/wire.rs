@@ -109,6 +109,13 @@ pub fn encode_calls<T: Task>(
 }
 
 /// A call's error in a form that crosses process and host boundaries.
+///
+/// ```
+/// use parapool::{Error, RemoteError};
+/// let error = Error::UnknownTask { name: "t".into() };
+/// let remote = RemoteError::from(&error); // serde-serializable
+/// assert_eq!(Error::from(remote), error);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RemoteError {
     /// [`Error::Panicked`].
@@ -281,6 +288,18 @@ pub fn failed_outcomes(calls: usize, error: &Error) -> Vec<u8> {
 }
 
 /// Reads the records of a packed buffer in order.
+///
+/// ```
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// use parapool::{registry, wire};
+/// let calls = wire::encode_calls::<double>(&(), [(1,), (2,)])?;
+/// assert_eq!(wire::Reader::new(&calls.args).args::<(u32,)>(calls.task)?, (1,));
+/// let outcomes = registry::run_batch(calls.task, &calls.kwargs, calls.calls, &calls.args);
+/// let mut reader = wire::Reader::new(&outcomes);
+/// assert_eq!(reader.outcome::<u32>(calls.task)?, 2);
+/// assert_eq!(reader.outcome::<u32>(calls.task)?, 4);
+/// # Ok::<(), parapool::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Reader<'a> {
     rest: &'a [u8],
@@ -330,19 +349,20 @@ impl<'a> Reader<'a> {
     /// The next call's outcome with its value skipped undecoded: `Ok(())`, or the call's error
     /// (for a caller that needs no value, such as a worker's initializer).
     pub fn skip_outcome(&mut self, task: &str) -> Result<(), Error> {
-        match self.record() {
-            Some((OK, _)) => Ok(()),
-            Some((FAILED, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Output)?.into()),
-            Some((tag, _)) => Err(Self::malformed(task, &format!("an outcome record has tag {tag}"))),
-            None => Err(Self::malformed(task, "the backend returned fewer outcomes than calls")),
-        }
+        self.outcome_payload(task).map(|_| ())
     }
 
     /// The next call's outcome (an outcomes buffer).
     #[inline]
     pub fn outcome<O: DeserializeOwned>(&mut self, task: &str) -> Result<O, Error> {
+        Self::decode(self.outcome_payload(task)?, task, Side::Output)
+    }
+
+    /// The next outcome record: the encoded output, or the call's error.
+    #[inline]
+    fn outcome_payload(&mut self, task: &str) -> Result<&'a [u8], Error> {
         match self.record() {
-            Some((OK, payload)) => Self::decode(payload, task, Side::Output),
+            Some((OK, payload)) => Ok(payload),
             Some((FAILED, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Output)?.into()),
             Some((tag, _)) => Err(Self::malformed(task, &format!("an outcome record has tag {tag}"))),
             None => Err(Self::malformed(task, "the backend returned fewer outcomes than calls")),

@@ -223,6 +223,11 @@ impl Scheduler {
     /// Takes a job from the injector, if it holds one: for a dispatching worker that has left its
     /// loop (after [`stop`](Self::stop)) and must still place a job queued late, such as one a
     /// lost worker process held and a retry put back.
+    ///
+    /// ```
+    /// let (scheduler, _queues) = parapool::scheduler::Scheduler::new(1);
+    /// assert!(scheduler.take_injected().is_none());
+    /// ```
     pub fn take_injected(&self) -> Option<Job> {
         loop {
             match self.injector.steal() {
