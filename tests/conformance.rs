@@ -93,7 +93,8 @@ fn unknown_backend_names_the_known_ones() {
 
 #[test]
 fn configuration_from_the_environment() {
-    // The only test in this binary that touches these variables.
+    // The only test in this binary that touches these variables (PARAPOOL_BACKEND,
+    // PARAPOOL_WORKERS, PARAPOOL_OPTIONS).
     std::env::set_var("PARAPOOL_BACKEND", "serde-loopback");
     std::env::set_var("PARAPOOL_WORKERS", "3");
     let pool = Pool::from_env().unwrap();
@@ -108,6 +109,14 @@ fn configuration_from_the_environment() {
     std::env::set_var("PARAPOOL_WORKERS", "0");
     assert_eq!(Pool::from_env().unwrap_err(), Error::ZeroWorkers);
     std::env::set_var("PARAPOOL_WORKERS", "2");
+    std::env::set_var("PARAPOOL_BACKEND", "thread");
+    std::env::set_var("PARAPOOL_OPTIONS", "retry_lost");
+    let err = Pool::from_env().unwrap_err();
+    assert!(matches!(&err, Error::Config { key, .. } if key == "PARAPOOL_OPTIONS"), "{err:?}");
+    std::env::set_var("PARAPOOL_OPTIONS", "retry_lost=1");
+    let err = Pool::from_env().unwrap_err();
+    assert!(matches!(&err, Error::Config { key, .. } if key == "retry_lost"), "the thread backend takes none: {err:?}");
+    std::env::remove_var("PARAPOOL_OPTIONS");
     std::env::set_var("PARAPOOL_BACKEND", "no-such-backend");
     assert!(matches!(Pool::from_env(), Err(Error::UnknownBackend { .. })));
     std::env::remove_var("PARAPOOL_BACKEND");

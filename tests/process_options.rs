@@ -104,3 +104,30 @@ fn frames_above_the_maximum_fail_their_job_not_the_pool() {
         assert_eq!(pool.map(double, 0..1000u64).unwrap().len(), 1000);
     });
 }
+
+#[test]
+fn options_by_name_reach_the_process_backend() {
+    within(60, || {
+        let pool = Pool::builder().backend("process").workers(1).option("max_tasks_per_child", "2").build().unwrap();
+        let pids = pool.map(pid_of.chunksize(1), 0..6).unwrap();
+        assert_eq!(pids.iter().copied().collect::<BTreeSet<u32>>().len(), 3, "{pids:?}");
+        pool.close();
+        pool.join().unwrap();
+    });
+}
+
+#[test]
+fn bad_options_are_clear_errors_before_any_worker_starts() {
+    let build = |key: &str, value: &str| Pool::builder().backend("process").workers(1).option(key, value).build();
+    let unknown = build("max_task_per_child", "2").unwrap_err();
+    assert!(matches!(&unknown, Error::Config { key, .. } if key == "max_task_per_child"), "{unknown:?}");
+    assert!(unknown.to_string().contains("max_tasks_per_child"), "the message lists the options: {unknown}");
+    for (key, value) in [("retry_lost", "often"), ("max_in_flight", "0"), ("max_tasks_per_child", "-1")] {
+        let err = build(key, value).unwrap_err();
+        assert!(matches!(&err, Error::Config { key: k, value: v, .. } if k == key && v == value), "{err:?}");
+    }
+    // The same checks hold for options set on `ProcessOptions` directly.
+    let mut options = ProcessOptions::default();
+    options.max_in_flight = 0;
+    assert!(matches!(ProcessBackend::with_options(1, options), Err(Error::Config { .. })));
+}

@@ -35,7 +35,8 @@ impl Backend for InlineBackend {
     fn shutdown(&self, _mode: Shutdown) {}
 }
 
-fn create(_config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
+fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
+    config.check_known("inline", &[])?;
     Ok(Box::new(InlineBackend))
 }
 

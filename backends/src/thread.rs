@@ -97,6 +97,7 @@ impl Drop for ThreadBackend {
 }
 
 fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
+    config.check_known("thread", &[])?;
     Ok(Box::new(ThreadBackend::new(config.workers)?))
 }
 

@@ -4,6 +4,9 @@
 //! A backend only runs jobs. Chunking, ordering, streaming, handles, callbacks, timeouts and
 //! errors live once in [`Pool`](crate::Pool), so they behave identically on every backend.
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
 use crate::error::Error;
 use crate::job::Job;
 
@@ -67,16 +70,82 @@ pub trait Backend: Send + Sync + 'static {
 pub struct BackendConfig {
     /// The number of workers, at least 1.
     pub workers: usize,
+    /// Backend-specific settings by name, as text ([`PoolBuilder::option`](crate::PoolBuilder::option),
+    /// `PARAPOOL_OPTIONS`). Each backend documents the ones it takes and rejects the rest
+    /// ([`check_known`](Self::check_known)), so a misspelt option is an error, not ignored.
+    pub options: BTreeMap<String, String>,
 }
 
 impl BackendConfig {
-    /// A configuration with `workers` workers.
+    /// A configuration with `workers` workers and no options.
     ///
     /// ```
     /// assert_eq!(parapool::BackendConfig::new(3).workers, 3);
     /// ```
     pub fn new(workers: usize) -> Self {
-        BackendConfig { workers }
+        BackendConfig { workers, options: BTreeMap::new() }
+    }
+
+    /// Sets option `key` to `value`.
+    ///
+    /// ```
+    /// let config = parapool::BackendConfig::new(2).option("retry_lost", "1");
+    /// assert_eq!(config.options["retry_lost"], "1");
+    /// ```
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    /// Fails with [`Error::Config`] on the first option that `backend` does not take (`known`).
+    ///
+    /// ```
+    /// use parapool::{BackendConfig, Error};
+    /// let config = BackendConfig::new(1).option("colour", "blue");
+    /// let err = config.check_known("mine", &["size"]).unwrap_err();
+    /// assert!(matches!(&err, Error::Config { key, .. } if key == "colour"));
+    /// assert!(err.to_string().contains("backend `mine` takes: size"));
+    /// ```
+    pub fn check_known(&self, backend: &str, known: &[&str]) -> Result<(), Error> {
+        match self.options.iter().find(|(key, _)| !known.contains(&key.as_str())) {
+            None => Ok(()),
+            Some((key, value)) => Err(Error::Config {
+                key: key.clone(),
+                value: value.clone(),
+                reason: if known.is_empty() {
+                    format!("backend `{backend}` takes no options")
+                } else {
+                    format!("no such option; backend `{backend}` takes: {}", known.join(", "))
+                },
+            }),
+        }
+    }
+
+    /// Option `key` parsed as a `T`, or `None` when it is not set; a value that does not parse is
+    /// an [`Error::Config`] naming the option, the value and `expected`.
+    ///
+    /// ```
+    /// use parapool::{BackendConfig, Error};
+    /// let config = BackendConfig::new(1).option("retries", "2").option("limit", "lots");
+    /// assert_eq!(config.parse::<u32>("retries", "a whole number")?, Some(2));
+    /// assert_eq!(config.parse::<u32>("missing", "a whole number")?, None);
+    /// assert!(matches!(config.parse::<u32>("limit", "a whole number"), Err(Error::Config { .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn parse<T: FromStr>(&self, key: &str, expected: &str) -> Result<Option<T>, Error>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.options
+            .get(key)
+            .map(|value| {
+                value.trim().parse::<T>().map_err(|e| Error::Config {
+                    key: key.to_owned(),
+                    value: value.clone(),
+                    reason: format!("{e}; expected {expected}"),
+                })
+            })
+            .transpose()
     }
 }
 

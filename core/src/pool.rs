@@ -1,5 +1,6 @@
 //! [`Pool`]: every user-facing call, written once on top of [`Backend`].
 
+use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -483,6 +484,7 @@ impl std::fmt::Debug for Pool {
 pub struct PoolBuilder {
     backend: Option<String>,
     workers: Option<usize>,
+    options: BTreeMap<String, String>,
 }
 
 impl PoolBuilder {
@@ -498,8 +500,22 @@ impl PoolBuilder {
         self
     }
 
-    /// Applies `PARAPOOL_BACKEND` and `PARAPOOL_WORKERS` where set (they override earlier
-    /// settings, so call this first to let code settings win).
+    /// Sets a backend-specific option (see the backend's documentation; the process backend
+    /// takes `max_tasks_per_child`, `retry_lost` and others). The backend rejects options it does
+    /// not take when the pool is built.
+    ///
+    /// ```
+    /// let err = parapool::Pool::builder().backend("thread").option("retry_lost", "2").build().unwrap_err();
+    /// assert!(err.to_string().contains("takes no options"), "{err}");
+    /// ```
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    /// Applies `PARAPOOL_BACKEND`, `PARAPOOL_WORKERS` and `PARAPOOL_OPTIONS` (comma-separated
+    /// `key=value` pairs, such as `max_tasks_per_child=100,retry_lost=2`) where set (they
+    /// override earlier settings, so call this first to let code settings win).
     ///
     /// ```
     /// let pool = parapool::Pool::builder().from_env()?.build()?;
@@ -518,6 +534,9 @@ impl PoolBuilder {
             })?;
             self.workers = Some(workers);
         }
+        if let Some(text) = env_var("PARAPOOL_OPTIONS")? {
+            self.options.extend(parse_options(&text)?);
+        }
         Ok(self)
     }
 
@@ -528,9 +547,29 @@ impl PoolBuilder {
             return Err(Error::ZeroWorkers);
         }
         let name = self.backend.as_deref().unwrap_or(DEFAULT_BACKEND);
-        let backend = find_backend(name)?.create(&BackendConfig::new(workers))?;
+        let config = BackendConfig { options: self.options, ..BackendConfig::new(workers) };
+        let backend = find_backend(name)?.create(&config)?;
         Ok(Pool::with_backend(backend))
     }
+}
+
+/// `key=value` pairs separated by commas (`PARAPOOL_OPTIONS`).
+fn parse_options(text: &str) -> Result<Vec<(String, String)>, Error> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.trim().to_owned())),
+            _ => Err(Error::Config {
+                key: "PARAPOOL_OPTIONS".into(),
+                value: text.to_owned(),
+                reason: format!(
+                    "`{item}` is not key=value; expected comma-separated pairs such as \
+                     max_tasks_per_child=100,retry_lost=2"
+                ),
+            }),
+        })
+        .collect()
 }
 
 fn env_var(key: &str) -> Result<Option<String>, Error> {
@@ -543,5 +582,21 @@ fn env_var(key: &str) -> Result<Option<String>, Error> {
             value: value.to_string_lossy().into_owned(),
             reason: "not valid UTF-8".into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_text_is_key_value_pairs() {
+        let pairs = parse_options(" max_tasks_per_child = 100, retry_lost=2,, ").unwrap();
+        assert_eq!(pairs, [("max_tasks_per_child".into(), "100".into()), ("retry_lost".into(), "2".into())]);
+        assert_eq!(parse_options("").unwrap(), []);
+        for bad in ["retry_lost", "=2", "a=1,b"] {
+            let err = parse_options(bad).unwrap_err();
+            assert!(matches!(&err, Error::Config { key, .. } if key == "PARAPOOL_OPTIONS"), "{bad}: {err:?}");
+        }
     }
 }

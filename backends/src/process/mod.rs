@@ -22,7 +22,12 @@
 //!
 //! Options ([`ProcessOptions`]): the maximum frame size, batches in flight per child,
 //! `max_tasks_per_child`, an initializer task, and opt-in retries for the jobs of a lost worker
-//! (by default they fail with [`Error::WorkerLost`]).
+//! (by default they fail with [`Error::WorkerLost`]). All but the initializer can also be set by
+//! name, for a backend chosen at run time: `Pool::builder().option("max_tasks_per_child", "100")`
+//! or `PARAPOOL_OPTIONS=max_tasks_per_child=100,retry_lost=2`, with the names `max_frame`
+//! (bytes), `max_in_flight`, `max_tasks_per_child`, `retry_lost`, `grace_ms` and
+//! `handshake_timeout_ms`. A name the backend does not take, or a value that does not parse, is
+//! an [`Error::Config`] when the pool is built.
 //!
 //! ```no_run
 //! # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -206,6 +211,14 @@ impl ProcessBackend {
         if workers == 0 {
             return Err(Error::ZeroWorkers);
         }
+        // Zero would make a proxy wait for room that never comes, or retire workers unused.
+        for (key, value) in
+            [("max_in_flight", Some(options.max_in_flight)), ("max_tasks_per_child", options.max_tasks_per_child)]
+        {
+            if value == Some(0) {
+                return Err(Error::Config { key: key.into(), value: "0".into(), reason: "expected at least 1".into() });
+            }
+        }
         if worker::started_as_worker_without_init() {
             return Err(backend_error(
                 "this process was started as a parapool worker but never called parapool::init(): \
@@ -352,8 +365,48 @@ fn worker_args() -> Vec<String> {
     }
 }
 
+/// The options the `process` factory takes (through `PoolBuilder::option` or `PARAPOOL_OPTIONS`).
+const OPTIONS: [&str; 6] =
+    ["max_frame", "max_in_flight", "max_tasks_per_child", "retry_lost", "grace_ms", "handshake_timeout_ms"];
+
+impl ProcessOptions {
+    /// The options named in `config` ([`OPTIONS`]) applied to the defaults.
+    fn from_config(config: &BackendConfig) -> Result<ProcessOptions, Error> {
+        config.check_known("process", &OPTIONS)?;
+        let count = "a whole number, at least 1";
+        let at_least_one = |key: &str| -> Result<Option<usize>, Error> {
+            match config.parse::<usize>(key, count)? {
+                Some(0) => {
+                    Err(Error::Config { key: key.into(), value: "0".into(), reason: format!("expected {count}") })
+                }
+                other => Ok(other),
+            }
+        };
+        let mut options = ProcessOptions::default();
+        if let Some(bytes) = at_least_one("max_frame")? {
+            options.max_frame = bytes;
+        }
+        if let Some(batches) = at_least_one("max_in_flight")? {
+            options.max_in_flight = batches;
+        }
+        if let Some(jobs) = at_least_one("max_tasks_per_child")? {
+            options.max_tasks_per_child = Some(jobs);
+        }
+        if let Some(times) = config.parse::<u32>("retry_lost", "a whole number")? {
+            options.retry_lost = times;
+        }
+        if let Some(ms) = config.parse::<u64>("grace_ms", "milliseconds")? {
+            options.grace = Duration::from_millis(ms);
+        }
+        if let Some(ms) = config.parse::<u64>("handshake_timeout_ms", "milliseconds")? {
+            options.handshake_timeout = Duration::from_millis(ms);
+        }
+        Ok(options)
+    }
+}
+
 fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
-    Ok(Box::new(ProcessBackend::new(config.workers)?))
+    Ok(Box::new(ProcessBackend::with_options(config.workers, ProcessOptions::from_config(config)?)?))
 }
 
 inventory::submit! {
