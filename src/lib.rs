@@ -28,7 +28,7 @@
 #![deny(missing_docs)]
 
 pub use parapool_core::*;
-pub use parapool_macros::task;
+pub use parapool_macros::{main, task};
 
 /// The built-in backends (`inline`, …), registered by name; you rarely name them directly.
 pub use parapool_backends as builtin;

@@ -4,20 +4,20 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::{Attribute, Expr, LitStr, Meta, Path};
 
-/// Options of `#[task(...)]`.
+/// Options of `#[task(...)]` and `#[main(...)]`.
 pub(crate) struct TaskOptions {
     /// The path of the facade crate; `::parapool` unless `crate = "..."` is given.
     pub(crate) krate: Path,
 }
 
 impl TaskOptions {
-    /// Parses the attribute arguments: nothing, or `crate = "path"`.
-    pub(crate) fn parse(args: TokenStream) -> syn::Result<TaskOptions> {
+    /// Parses the arguments of attribute `attr` (`task` or `main`): nothing, or `crate = "path"`.
+    pub(crate) fn parse(args: TokenStream, attr: &str) -> syn::Result<TaskOptions> {
         let mut krate: Option<Path> = None;
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("crate") {
                 if krate.is_some() {
-                    return Err(meta.error("duplicate #[task] option `crate`"));
+                    return Err(meta.error(format_args!("duplicate #[{attr}] option `crate`")));
                 }
                 let lit: LitStr = meta
                     .value()?
@@ -33,7 +33,8 @@ impl TaskOptions {
                 Ok(())
             } else {
                 let name = path_to_string(&meta.path);
-                Err(meta.error(format_args!("unknown #[task] option `{name}`: the only option is `crate = \"path\"`")))
+                Err(meta
+                    .error(format_args!("unknown #[{attr}] option `{name}`: the only option is `crate = \"path\"`")))
             }
         });
         parser.parse2(args)?;

@@ -12,7 +12,7 @@ use crate::types;
 
 /// The whole expansion of `#[task(attr)] item`.
 pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let options = TaskOptions::parse(attr);
+    let options = TaskOptions::parse(attr, "task");
     let item: ItemFn = match syn::parse2(item.clone()) {
         Ok(item) => item,
         Err(error) => {

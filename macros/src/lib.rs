@@ -1,7 +1,8 @@
-//! The `#[task]` attribute of [parapool](https://docs.rs/parapool).
+//! The `#[task]` and `#[main]` attributes of [parapool](https://docs.rs/parapool).
 //!
-//! Use it through the facade crate, as `#[parapool::task]`; this crate only holds the procedural
-//! macro. See [`macro@task`] for what it generates and which functions it accepts.
+//! Use them through the facade crate, as `#[parapool::task]` and `#[parapool::main]`; this crate
+//! only holds the procedural macros. See [`macro@task`] for what it generates and which
+//! functions it accepts.
 
 #![deny(missing_docs)]
 
@@ -9,6 +10,7 @@ use proc_macro::TokenStream;
 
 mod attrs;
 mod expand;
+mod main_fn;
 mod parse;
 mod types;
 
@@ -70,4 +72,27 @@ mod types;
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::task(attr.into(), item.into()).into()
+}
+
+/// Makes `parapool::init()` the first statement of `main`, so that a process-backend worker (this
+/// executable, started again by a pool) serves tasks there and exits before any of the program's
+/// own code runs. Write it above `main` instead of calling `init()` by hand; other attributes
+/// on `main` (such as `#[tokio::main]`) go below it.
+///
+/// Takes the same `crate = "path"` option as [`macro@task`].
+///
+/// ```ignore
+/// #[parapool::task]
+/// fn double(x: u32) -> u32 { 2 * x }
+///
+/// #[parapool::main]
+/// fn main() -> Result<(), parapool::Error> {
+///     let pool = parapool::Pool::process(2)?;
+///     assert_eq!(pool.map(double, 0..4)?, [0, 2, 4, 6]);
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    main_fn::main(attr.into(), item.into()).into()
 }

@@ -18,8 +18,9 @@ static SERVING: AtomicBool = AtomicBool::new(false);
 /// Turns this process into a process-backend worker if the parent started it as one; otherwise
 /// returns at once.
 ///
-/// Call it first thing in `main` of every binary that uses the `process` backend (in integration
-/// tests, `parapool::process_worker_test!()` does it for you). The process backend starts workers
+/// Call it first thing in `main` of every binary that uses the `process` backend, or put
+/// `#[parapool::main]` above `main`, which does that (in integration tests,
+/// `parapool::process_worker_test!()` does it for you). The process backend starts workers
 /// by re-executing the current executable, so **everything `main` does before `init()` also runs
 /// in every worker**: keep that to nothing, or to side-effect-free set-up.
 ///

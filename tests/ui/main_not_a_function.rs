@@ -1,0 +1,4 @@
+#[parapool::main]
+struct Main;
+
+fn main() {}

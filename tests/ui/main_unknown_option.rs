@@ -1,0 +1,2 @@
+#[parapool::main(workers = 2)]
+fn main() {}
