@@ -46,7 +46,7 @@ impl TaskEntry {
         self.name
     }
 
-    /// Runs the `calls` calls packed in `args` (see [`wire`](crate::wire)) with the keyword
+    /// Runs the `calls` calls packed in `args` (see [`wire`]) with the keyword
     /// arguments `kwargs`, each call's panic caught, and returns their packed outcomes, one per
     /// call, in order.
     pub fn run_batch(&self, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
