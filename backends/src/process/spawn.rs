@@ -5,20 +5,23 @@
 //! The child is started with `posix_spawn`, whose file actions place the pipes and close every
 //! other descriptor, so glibc can start it with `clone(CLONE_VM | CLONE_VFORK)`: the parent's
 //! page tables are never copied, and a pool starts as fast in a parent with gigabytes mapped as
-//! in a small one. (std's `Command` has no way to place a descriptor at 3 or 4 except `pre_exec`,
-//! and `pre_exec` makes it `fork`, which copies the page tables: 12 ms for two workers in a
-//! 200 MiB parent against 3 ms in a 4 MiB one.) Where the C library lacks
-//! `posix_spawn_file_actions_addclosefrom_np` (glibc before 2.34, musl), the child is started
-//! with `fork` + `exec` through `Command::pre_exec` instead.
+//! in a small one. (std's `Command` can place a descriptor at 3 or 4 only in `pre_exec`, which
+//! makes it `fork`: 12 ms for two workers in a 200 MiB parent against 3 ms in a 4 MiB one. Its
+//! `pre_exec` also cannot know where std keeps its exec-error pipe, so moving a pipe onto 3 or 4
+//! there can close that pipe, and a failed `exec` then looks like a started child.)
+//!
+//! Everything above 4 is closed by one `posix_spawn_file_actions_addclosefrom_np` action where
+//! the C library has it (glibc 2.34 and later); elsewhere by one close action per descriptor that
+//! is open here without close-on-exec (those with it close at `exec` anyway). The fallback cannot
+//! see a descriptor that another thread opens without close-on-exec between its scan and the
+//! spawn; std opens every descriptor with close-on-exec.
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// The environment variable that carries the one-time token to a worker.
@@ -41,34 +44,34 @@ pub struct Spawned {
     pub from_child: File,
 }
 
-/// How a child is started.
+/// How the child's descriptors above 4 are closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Method {
-    /// `posix_spawn` with file actions: no page-table copy.
-    PosixSpawn,
-    /// `fork` + `exec` with the descriptors moved in `pre_exec`.
-    Fork,
+pub(crate) enum CloseRest {
+    /// One `posix_spawn_file_actions_addclosefrom_np` action.
+    From,
+    /// A close action for each descriptor open here without close-on-exec.
+    Each,
 }
 
-impl Method {
-    /// The fastest method this C library supports.
-    pub(crate) fn best() -> Method {
+impl CloseRest {
+    /// `From` where the C library has it.
+    pub(crate) fn best() -> CloseRest {
         if closefrom_action().is_some() {
-            Method::PosixSpawn
+            CloseRest::From
         } else {
-            Method::Fork
+            CloseRest::Each
         }
     }
 }
 
 /// Starts `exe args…` as a worker with `token`.
 pub fn spawn_worker(exe: &Path, args: &[String], token: &str, max_frame: usize) -> io::Result<Spawned> {
-    spawn_worker_with(Method::best(), exe, args, token, max_frame)
+    spawn_worker_with(CloseRest::best(), exe, args, token, max_frame)
 }
 
-/// Starts `exe args…` as a worker with `token`, by `method`.
+/// Starts `exe args…` as a worker with `token`, closing the rest as `close_rest` says.
 pub(crate) fn spawn_worker_with(
-    method: Method,
+    close_rest: CloseRest,
     exe: &Path,
     args: &[String],
     token: &str,
@@ -82,10 +85,7 @@ pub(crate) fn spawn_worker_with(
     let ends = ChildEnds { request: child_in.as_raw_fd(), result: child_out.as_raw_fd() };
     let max_frame = max_frame.to_string();
     let env = [(TOKEN_VAR, token), (MAX_FRAME_VAR, max_frame.as_str())];
-    let pid = match (method, closefrom_action()) {
-        (Method::PosixSpawn, Some(closefrom)) => posix_spawn(exe, args, &env, ends, closefrom)?,
-        _ => fork_exec(exe, args, &env, ends)?,
-    };
+    let pid = posix_spawn(exe, args, &env, ends, close_rest)?;
     drop((child_in, child_out));
     Ok(Spawned { pid, to_child: File::from(request_write), from_child: File::from(result_read) })
 }
@@ -202,7 +202,7 @@ fn posix_spawn(
     args: &[String],
     env: &[(&str, &str)],
     ends: ChildEnds,
-    closefrom: CloseFrom,
+    close_rest: CloseRest,
 ) -> io::Result<i32> {
     let program = c_string(exe.as_os_str().as_bytes())?;
     let mut argv = vec![program.clone()];
@@ -219,7 +219,14 @@ fn posix_spawn(
     check(unsafe { libc::posix_spawn_file_actions_init(&mut actions.0) })?;
     check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut actions.0, ends.request, REQUEST_FD) })?;
     check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut actions.0, ends.result, RESULT_FD) })?;
-    check(unsafe { closefrom(&mut actions.0, RESULT_FD + 1) })?;
+    match (close_rest, closefrom_action()) {
+        (CloseRest::From, Some(closefrom)) => check(unsafe { closefrom(&mut actions.0, RESULT_FD + 1) })?,
+        _ => {
+            for fd in inheritable_descriptors()? {
+                check(unsafe { libc::posix_spawn_file_actions_addclose(&mut actions.0, fd) })?;
+            }
+        }
+    }
 
     let mut attributes = Attributes(unsafe { std::mem::zeroed() });
     check(unsafe { libc::posix_spawnattr_init(&mut attributes.0) })?;
@@ -245,45 +252,29 @@ fn posix_spawn(
     Ok(pid)
 }
 
-/// The highest descriptor number worth scanning when `close_range` is unavailable.
-fn max_fd() -> RawFd {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
-    if max <= 0 {
-        1024
-    } else {
-        max.min(65_536) as RawFd
-    }
-}
-
-/// Starts the child with std's `Command` (`fork` + `exec`), moving the pipes in `pre_exec`.
-fn fork_exec(exe: &Path, args: &[String], env: &[(&str, &str)], ends: ChildEnds) -> io::Result<i32> {
-    let scan_to = max_fd();
-    let mut command = Command::new(exe);
-    command.args(args).envs(env.iter().copied());
-    // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe
-    // system calls (dup2, syscall(close_range), fcntl) on plain integers: no allocation, no locks.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::dup2(ends.request, REQUEST_FD) < 0 || libc::dup2(ends.result, RESULT_FD) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // Every other descriptor above the pipes closes at exec (marking them close-on-exec
-            // rather than closing them keeps std's own exec-error pipe working until then).
-            let marked = libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
-            if marked != 0 {
-                for fd in 5..scan_to {
-                    let flags = libc::fcntl(fd, libc::F_GETFD);
-                    if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
-                        libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-                    }
-                }
-            }
-            Ok(())
-        });
-    }
-    // Dropping std's `Child` neither waits for nor kills the process: the caller reaps the pid.
-    Ok(command.spawn()?.id() as i32)
+/// The descriptors above 4 open in this process without close-on-exec: what a child would
+/// inherit. Read from `/proc/self/fd` (Linux), or by asking each number up to the limit.
+fn inheritable_descriptors() -> io::Result<Vec<RawFd>> {
+    let candidates: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str().and_then(|name| name.parse().ok()))
+            .collect(),
+        Err(_) => {
+            // SAFETY: sysconf has no memory-safety preconditions.
+            let limit = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+            (0..if limit <= 0 { 1024 } else { limit.min(65_536) as RawFd }).collect()
+        }
+    };
+    Ok(candidates
+        .into_iter()
+        .filter(|&fd| fd > RESULT_FD)
+        .filter(|&fd| {
+            // SAFETY: F_GETFD only queries a descriptor's flags; a closed one gives -1.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+            flags >= 0 && flags & libc::FD_CLOEXEC == 0
+        })
+        .collect())
 }
 
 /// A fresh random token (128 bits from the kernel), as hex.
@@ -301,14 +292,14 @@ mod tests {
 
     /// Runs a shell as a "worker" that reports its descriptors and token on the result pipe,
     /// with a stray descriptor (no close-on-exec) open in this process, and checks what it saw.
-    fn child_sees_only_its_pipes(method: Method) {
+    fn child_sees_only_its_pipes(close_rest: CloseRest) {
         // SAFETY: F_DUPFD (without close-on-exec) of stdin only creates a new descriptor, closed
         // below.
         let stray = unsafe { libc::fcntl(0, libc::F_DUPFD, 200) };
         assert!(stray >= 200);
         let script = "set -- /proc/$$/fd/*; echo \"$PARAPOOL_WORKER_TOKEN $PARAPOOL_WORKER_MAX_FRAME $*\" >&4";
         let args = ["-c".to_owned(), script.to_owned()];
-        let spawned = spawn_worker_with(method, Path::new("/bin/sh"), &args, "t0ken", 4096).unwrap();
+        let spawned = spawn_worker_with(close_rest, Path::new("/bin/sh"), &args, "t0ken", 4096).unwrap();
         drop(spawned.to_child);
         let mut report = String::new();
         (&spawned.from_child).read_to_string(&mut report).unwrap();
@@ -322,30 +313,36 @@ mod tests {
         assert_eq!(words.next(), Some("t0ken"));
         assert_eq!(words.next(), Some("4096"));
         let fds: Vec<i32> = words.map(|path| path.rsplit('/').next().unwrap().parse().unwrap()).collect();
-        assert!([0, 1, 2, 3, 4].iter().all(|fd| fds.contains(fd)), "{method:?}: {fds:?}");
+        assert!([0, 1, 2, 3, 4].iter().all(|fd| fds.contains(fd)), "{close_rest:?}: {fds:?}");
         // The shell's glob may hold one directory descriptor of its own, at the lowest free number.
-        assert!(fds.iter().all(|&fd| fd <= 5), "{method:?}: {fds:?} (stray {stray})");
+        assert!(fds.iter().all(|&fd| fd <= 5), "{close_rest:?}: {fds:?} (stray {stray})");
     }
 
     #[test]
-    fn posix_spawn_gives_the_child_only_its_pipes() {
-        if Method::best() == Method::PosixSpawn {
-            child_sees_only_its_pipes(Method::PosixSpawn);
+    fn closefrom_gives_the_child_only_its_pipes() {
+        if CloseRest::best() == CloseRest::From {
+            child_sees_only_its_pipes(CloseRest::From);
         } else {
-            eprintln!("no posix_spawn_file_actions_addclosefrom_np in this C library: fork is the only method");
+            eprintln!("no posix_spawn_file_actions_addclosefrom_np in this C library");
         }
     }
 
     #[test]
-    fn fork_gives_the_child_only_its_pipes() {
-        child_sees_only_its_pipes(Method::Fork);
+    fn closing_each_inheritable_descriptor_gives_the_child_only_its_pipes() {
+        child_sees_only_its_pipes(CloseRest::Each);
     }
 
     #[test]
     fn a_missing_program_is_an_error_not_a_child() {
-        for method in [Method::PosixSpawn, Method::Fork] {
-            let error = spawn_worker_with(method, Path::new("/nonexistent/parapool"), &[], "t", 1).unwrap_err();
-            assert_eq!(error.kind(), io::ErrorKind::NotFound, "{method:?}: {error}");
+        for close_rest in [CloseRest::From, CloseRest::Each] {
+            // Many times over, while other tests open and close descriptors: a failed exec must
+            // never look like a started child.
+            for _ in 0..50 {
+                match spawn_worker_with(close_rest, Path::new("/nonexistent/parapool"), &[], "t", 1) {
+                    Err(error) => assert_eq!(error.kind(), io::ErrorKind::NotFound, "{close_rest:?}: {error}"),
+                    Ok(spawned) => panic!("{close_rest:?} started {spawned:?}"),
+                }
+            }
         }
     }
 }
