@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::Error;
 use crate::panic::outside_task;
@@ -195,10 +195,16 @@ impl<T> AsyncResult<T> {
                 },
             );
         }
+        drop(self.lock_finished());
+    }
+
+    /// Blocks (without helping) until the call has finished; returns its state, still locked.
+    fn lock_finished(&self) -> MutexGuard<'_, State<T>> {
         let mut state = self.shared.state.lock();
         while matches!(state.slot, Slot::Pending) {
             self.shared.ready.wait(&mut state);
         }
+        state
     }
 
     /// Blocks until the call has finished or `timeout` passed; returns whether it finished.
@@ -234,11 +240,7 @@ impl<T> AsyncResult<T> {
             return self.take();
         }
         // Waiting and taking under one lock: `get` on a finished call locks once.
-        let mut state = self.shared.state.lock();
-        while matches!(state.slot, Slot::Pending) {
-            self.shared.ready.wait(&mut state);
-        }
-        Self::take_from(&mut state)
+        Self::take_from(&mut self.lock_finished())
     }
 
     /// Like [`get`](Self::get), but gives up after `timeout` with [`Error::Timeout`]; the call

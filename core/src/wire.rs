@@ -338,12 +338,8 @@ impl<'a> Reader<'a> {
     /// The next call's arguments (an arguments buffer), or the error that stands for them.
     #[inline]
     pub fn args<A: DeserializeOwned>(&mut self, task: &str) -> Result<A, Error> {
-        match self.record() {
-            Some((ARGS, payload)) => Self::decode(payload, task, Side::Args),
-            Some((UNSENT, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Args)?.into()),
-            Some((tag, _)) => Err(Self::malformed(task, &format!("an arguments record has tag {tag}"))),
-            None => Err(Self::malformed(task, "the arguments end before this call")),
-        }
+        let payload = self.payload(task, [ARGS, UNSENT], Side::Args, "the arguments end before this call")?;
+        Self::decode(payload, task, Side::Args)
     }
 
     /// The next call's outcome with its value skipped undecoded: `Ok(())`, or the call's error
@@ -361,11 +357,21 @@ impl<'a> Reader<'a> {
     /// The next outcome record: the encoded output, or the call's error.
     #[inline]
     fn outcome_payload(&mut self, task: &str) -> Result<&'a [u8], Error> {
+        self.payload(task, [OK, FAILED], Side::Output, "the backend returned fewer outcomes than calls")
+    }
+
+    /// The payload of the next record, which must be tagged `value` (returned) or `error` (a
+    /// [`RemoteError`], returned as the call's error); `missing` says what an ended buffer means.
+    #[inline]
+    fn payload(&mut self, task: &str, [value, error]: [u8; 2], side: Side, missing: &str) -> Result<&'a [u8], Error> {
         match self.record() {
-            Some((OK, payload)) => Ok(payload),
-            Some((FAILED, payload)) => Err(Self::decode::<RemoteError>(payload, task, Side::Output)?.into()),
-            Some((tag, _)) => Err(Self::malformed(task, &format!("an outcome record has tag {tag}"))),
-            None => Err(Self::malformed(task, "the backend returned fewer outcomes than calls")),
+            Some((tag, payload)) if tag == value => Ok(payload),
+            Some((tag, payload)) if tag == error => Err(Self::decode::<RemoteError>(payload, task, side)?.into()),
+            Some((tag, _)) => {
+                let kind = if side == Side::Args { "an arguments" } else { "an outcome" };
+                Err(Self::malformed(task, &format!("{kind} record has tag {tag}")))
+            }
+            None => Err(Self::malformed(task, missing)),
         }
     }
 }
