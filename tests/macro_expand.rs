@@ -88,13 +88,10 @@ fn compiled_out(x: NoSuchType) -> NoSuchType {
 }
 
 /// Encodes `args` and `kwargs`, runs the registered task `T` by name and decodes its output.
-fn run_by_name<T: Task>(args: &T::Args, kwargs: &T::Kwargs) -> T::Output
-where
-    T::Args: Clone,
-{
+fn run_by_name<T: Task>(args: &T::Args, kwargs: &T::Kwargs) -> T::Output {
     let entry = registry::lookup(T::NAME).expect("task registered");
     assert_eq!(entry.name(), T::NAME);
-    let calls = wire::encode_calls::<T>(kwargs, [args.clone()]).unwrap();
+    let calls = wire::encode_calls::<T>(kwargs, [args]).unwrap();
     let outcomes = entry.run_batch(&calls.kwargs, calls.calls, &calls.args);
     wire::Reader::new(&outcomes).outcome::<T::Output>(T::NAME).unwrap()
 }

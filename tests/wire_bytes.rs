@@ -57,7 +57,8 @@ proptest! {
         flip in 1u8..=255,
     ) {
         let kwargs = weigh::kwargs().letter("a");
-        let mut calls = wire::encode_calls::<weigh>(&kwargs, words.iter().map(|w| (w.clone(),))).unwrap();
+        let args: Vec<(String,)> = words.iter().map(|w| (w.clone(),)).collect();
+        let mut calls = wire::encode_calls::<weigh>(&kwargs, &args).unwrap();
         // The record boundaries, to know which call the damaged byte belongs to.
         let mut ends = Vec::new();
         let mut offset = 0;

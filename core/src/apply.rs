@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::error::{Error, Side};
+use crate::error::Error;
 use crate::handle::{AsyncResult, Completer, Shared};
 use crate::job::{Job, SharedJob};
 use crate::panic::catch_task_panic;
-use crate::registry;
 use crate::task::Task;
 use crate::wire::{self, EncodedCalls};
 
@@ -62,10 +61,7 @@ impl<T: Task> SharedJob for ApplyCell<T> {
             backend: "core".into(),
             message: format!("task `{}`: a job was encoded after it completed", T::NAME),
         })?;
-        let kwargs = registry::encode(T::NAME, Side::Args, kwargs)?;
-        let mut packed = Vec::new();
-        wire::append_args(&mut packed, T::NAME, args);
-        Ok(EncodedCalls { task: T::NAME, kwargs, calls: 1, args: packed })
+        wire::encode_calls::<T>(kwargs, [args])
     }
 
     fn complete_encoded(self: Arc<Self>, outcomes: &[u8]) {

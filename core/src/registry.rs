@@ -19,7 +19,7 @@ use crate::wire;
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use parapool::{registry, wire, Task};
 /// let entry = registry::lookup(<double as Task>::NAME)?;
-/// let calls = wire::encode_calls::<double>(&(), [(20,), (21,)])?;
+/// let calls = wire::encode_calls::<double>(&(), &[(20,), (21,)])?;
 /// let outcomes = entry.run_batch(&calls.kwargs, calls.calls, &calls.args);
 /// let mut reader = wire::Reader::new(&outcomes);
 /// assert_eq!(reader.outcome::<u32>(entry.name())?, 40);

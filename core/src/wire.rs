@@ -86,18 +86,18 @@ pub struct EncodedCalls {
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// let calls = parapool::wire::encode_calls::<double>(&(), [(20,), (21,)])?;
+/// let calls = parapool::wire::encode_calls::<double>(&(), &[(20,), (21,)])?;
 /// assert_eq!((calls.task, calls.calls), (<double as parapool::Task>::NAME, 2));
 /// # Ok::<(), parapool::Error>(())
 /// ```
-pub fn encode_calls<T: Task>(
+pub fn encode_calls<'a, T: Task>(
     kwargs: &T::Kwargs,
-    args: impl IntoIterator<Item = T::Args>,
+    args: impl IntoIterator<Item = &'a T::Args>,
 ) -> Result<EncodedCalls, Error> {
     let mut buffer = Vec::new();
     let mut calls = 0;
     for args in args {
-        append_args(&mut buffer, T::NAME, &args);
+        append_args(&mut buffer, T::NAME, args);
         calls += 1;
     }
     Ok(EncodedCalls {
@@ -292,7 +292,7 @@ pub fn failed_outcomes(calls: usize, error: &Error) -> Vec<u8> {
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use parapool::{registry, wire};
-/// let calls = wire::encode_calls::<double>(&(), [(1,), (2,)])?;
+/// let calls = wire::encode_calls::<double>(&(), &[(1,), (2,)])?;
 /// assert_eq!(wire::Reader::new(&calls.args).args::<(u32,)>(calls.task)?, (1,));
 /// let outcomes = registry::run_batch(calls.task, &calls.kwargs, calls.calls, &calls.args);
 /// let mut reader = wire::Reader::new(&outcomes);

@@ -174,7 +174,7 @@ impl ProcessOptions {
     /// # Ok::<(), parapool::Error>(())
     /// ```
     pub fn initializer<T: Task>(mut self, _task: T, args: T::Args) -> Result<Self, Error> {
-        let call = wire::encode_calls::<T>(&T::Kwargs::default(), [args])?;
+        let call = wire::encode_calls::<T>(&T::Kwargs::default(), [&args])?;
         // Arguments that cannot be encoded are an error here, not a failure in every worker.
         wire::Reader::new(&call.args).args::<T::Args>(T::NAME)?;
         self.initializer = Some(Initializer { task: T::NAME, args: call.args, kwargs: call.kwargs });
