@@ -1,16 +1,14 @@
-//! The job behind `apply_async`: one call that lives in the same allocation as its handle's
-//! state, so an `apply_async` costs one allocation, and the worker that runs it frees nothing
-//! (the allocation goes when the last of job and handle lets go, usually the handle, on the
-//! thread that made it).
-
-use std::sync::Arc;
+//! The job behind `apply_async`: one call that lives in the same cell as its handle's state, so
+//! an `apply_async` costs one cell of a slab (`slab.rs`), released when the last of job and handle
+//! lets go.
 
 use parking_lot::Mutex;
 
 use crate::error::Error;
-use crate::handle::{AsyncResult, Completer, Shared};
+use crate::handle::{AsyncResult, Payload, Shared};
 use crate::job::{Job, SharedJob};
 use crate::panic::catch_task_panic;
+use crate::slab::SlabRc;
 use crate::task::Task;
 use crate::wire::{self, EncodedCalls};
 
@@ -24,17 +22,16 @@ type ApplyCell<T> = Shared<<T as Task>::Output, ApplyCall<T>>;
 
 /// A handle and the job that completes it.
 pub(crate) fn apply_job<T: Task>(args: T::Args, kwargs: T::Kwargs) -> (AsyncResult<T::Output>, Job) {
-    let cell: Arc<ApplyCell<T>> = Arc::new(Shared::new(ApplyCall { call: Mutex::new(Some((args, kwargs))) }));
-    let handle = AsyncResult::of(Arc::clone(&cell) as Arc<Shared<T::Output, dyn crate::handle::Payload>>);
-    (handle, Job::shared(cell))
+    let cell: SlabRc<ApplyCell<T>> = SlabRc::new(Shared::new(ApplyCall { call: Mutex::new(Some((args, kwargs))) }));
+    // SAFETY (both): the closure returns its argument, unsized.
+    let state: SlabRc<Shared<T::Output, dyn Payload>> =
+        unsafe { cell.clone().unsize::<Shared<T::Output, dyn Payload>>(|cell| cell) };
+    let job: SlabRc<dyn SharedJob> = unsafe { cell.unsize::<dyn SharedJob>(|cell| cell) };
+    (AsyncResult::of(state), Job::shared(job))
 }
 
 fn take<T: Task>(cell: &ApplyCell<T>) -> Option<(T::Args, T::Kwargs)> {
     cell.payload.call.lock().take()
-}
-
-fn complete<T: Task>(cell: Arc<ApplyCell<T>>, result: Result<T::Output, Error>) {
-    Completer::of(cell).complete(result);
 }
 
 impl<T: Task> SharedJob for ApplyCell<T> {
@@ -42,16 +39,16 @@ impl<T: Task> SharedJob for ApplyCell<T> {
         T::NAME
     }
 
-    fn run(self: Arc<Self>) {
-        if let Some((args, kwargs)) = take::<T>(&self) {
+    fn run(&self) {
+        if let Some((args, kwargs)) = take::<T>(self) {
             let result = catch_task_panic(T::NAME, || T::call(args, kwargs));
-            complete::<T>(self, result);
+            self.complete(result);
         }
     }
 
-    fn fail(self: Arc<Self>, error: Error) {
-        if take::<T>(&self).is_some() {
-            complete::<T>(self, Err(error));
+    fn fail(&self, error: Error) {
+        if take::<T>(self).is_some() {
+            self.complete(Err(error));
         }
     }
 
@@ -64,11 +61,11 @@ impl<T: Task> SharedJob for ApplyCell<T> {
         wire::encode_calls::<T>(kwargs, [args])
     }
 
-    fn complete_encoded(self: Arc<Self>, outcomes: &[u8]) {
-        if take::<T>(&self).is_none() {
+    fn complete_encoded(&self, outcomes: &[u8]) {
+        if take::<T>(self).is_none() {
             return;
         }
         let result = wire::Reader::new(outcomes).outcome::<T::Output>(T::NAME);
-        complete::<T>(self, result);
+        self.complete(result);
     }
 }

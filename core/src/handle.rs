@@ -11,7 +11,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -20,6 +19,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::error::Error;
 use crate::panic::outside_task;
 use crate::scheduler;
+use crate::slab::SlabRc;
 
 type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;
 type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
@@ -67,7 +67,7 @@ pub(crate) trait Payload: Send + Sync {}
 impl<P: Send + Sync> Payload for P {}
 
 /// A handle's shared state, whatever rides along with it.
-pub(crate) type SharedRef<T> = Arc<Shared<T, dyn Payload>>;
+pub(crate) type SharedRef<T> = SlabRc<Shared<T, dyn Payload>>;
 
 impl<T, P> Shared<T, P> {
     /// Pending state carrying `payload`.
@@ -81,24 +81,27 @@ pub(crate) struct Completer<T> {
     shared: SharedRef<T>,
 }
 
-impl<T> Completer<T> {
-    /// The completer of `shared`.
-    pub(crate) fn of(shared: SharedRef<T>) -> Self {
-        Completer { shared }
-    }
-}
-
 /// A new pending handle and its completer.
 pub(crate) fn pending<T: Send + 'static>() -> (AsyncResult<T>, Completer<T>) {
-    let shared: SharedRef<T> = Arc::new(Shared::new(()));
-    (AsyncResult { shared: Arc::clone(&shared) }, Completer { shared })
+    // SAFETY: the closure returns its argument, unsized.
+    let shared: SharedRef<T> = unsafe { SlabRc::new(Shared::new(())).unsize::<Shared<T, dyn Payload>>(|cell| cell) };
+    (AsyncResult { shared: shared.clone() }, Completer { shared })
 }
 
 impl<T> Completer<T> {
     /// Runs the registered callbacks, then publishes `result` and wakes every waiter.
     pub(crate) fn complete(self, result: Result<T, Error>) {
+        self.shared.complete(result);
+    }
+}
+
+impl<T, P: ?Sized> Shared<T, P> {
+    /// Runs the registered callbacks, then publishes `result` and wakes every waiter. Whoever
+    /// calls this must do so once, as the one who completes the call (a [`Completer`], or the
+    /// job that shares the allocation).
+    pub(crate) fn complete(&self, result: Result<T, Error>) {
         loop {
-            let mut state = self.shared.state.lock();
+            let mut state = self.state.lock();
             let (on_success, on_error) = match state.extras.as_mut() {
                 Some(extras) => (extras.on_success.take(), extras.on_error.take()),
                 None => (None, None),
@@ -107,7 +110,7 @@ impl<T> Completer<T> {
                 state.slot = Slot::Done(result.map_err(Box::new));
                 let waker = state.extras.take().and_then(|extras| extras.waker);
                 drop(state);
-                self.shared.ready.notify_all();
+                self.ready.notify_all();
                 if let Some(waker) = waker {
                     waker.wake();
                 }

@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use crate::slab::SlabRc;
+
 use std::marker::PhantomData;
 
 use crate::error::{Error, Side};
@@ -211,16 +213,16 @@ enum JobKind {
     /// A chunk of calls (`map`, `imap`, …).
     Chunk(Box<dyn ErasedJob>),
     /// One call sharing its allocation with its handle (`apply_async`).
-    Shared(Arc<dyn SharedJob>),
+    Shared(SlabRc<dyn SharedJob>),
 }
 
 /// The object-safe face of a job that lives in its handle's allocation (`apply.rs`).
 pub(crate) trait SharedJob: Send + Sync {
     fn task_name(&self) -> &'static str;
-    fn run(self: Arc<Self>);
-    fn fail(self: Arc<Self>, error: Error);
+    fn run(&self);
+    fn fail(&self, error: Error);
     fn encode(&self) -> Result<EncodedCalls, Error>;
-    fn complete_encoded(self: Arc<Self>, outcomes: &[u8]);
+    fn complete_encoded(&self, outcomes: &[u8]);
 }
 
 impl std::fmt::Debug for Job {
@@ -230,7 +232,7 @@ impl std::fmt::Debug for Job {
 }
 
 impl Job {
-    pub(crate) fn shared(job: Arc<dyn SharedJob>) -> Job {
+    pub(crate) fn shared(job: SlabRc<dyn SharedJob>) -> Job {
         Job { kind: Some(JobKind::Shared(job)), retries: 0 }
     }
 

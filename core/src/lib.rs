@@ -18,6 +18,7 @@ mod panic;
 mod pool;
 pub mod registry;
 pub mod scheduler;
+mod slab;
 mod slots;
 mod stream;
 mod task;
