@@ -207,60 +207,66 @@ fn allocate_slab(layout: Layout, live: usize) -> NonNull<SlabHeader> {
 
 thread_local! {
     /// The slab this thread is handing cells out from.
-    static OPEN_SLAB: OpenSlab = const { OpenSlab { open: Cell::new(None) } };
+    static OPEN_SLAB: OpenSlab = const {
+        OpenSlab { slab: Cell::new(None), next: Cell::new(SLAB_BYTES), handed_out: Cell::new(0) }
+    };
 }
 
-/// A thread's open slab, if it has one; closed when the thread exits.
+/// A thread's open slab, if it has one, and how far it is filled; closed when the thread exits.
 struct OpenSlab {
-    open: Cell<Option<Filling>>,
-}
-
-/// How far a thread has filled its open slab.
-#[derive(Clone, Copy)]
-struct Filling {
-    slab: NonNull<SlabHeader>,
-    /// The first free byte's offset.
-    next: usize,
-    handed_out: usize,
-}
-
-impl Filling {
-    fn start() -> Filling {
-        let layout = Layout::from_size_align(SLAB_BYTES, SLAB_ALIGN).expect("a valid slab layout");
-        Filling { slab: allocate_slab(layout, RESERVED), next: HEADER_BYTES, handed_out: 0 }
-    }
-
-    fn close(self) {
-        // SAFETY: the open slab is alive until its close, and the close owes the reservation
-        // less the cells handed out.
-        unsafe { release(self.slab, RESERVED - self.handed_out) };
-    }
+    slab: Cell<Option<NonNull<SlabHeader>>>,
+    /// The offset of the first free byte (`SLAB_BYTES` while there is no slab, so that the first
+    /// cell finds no room and opens one).
+    next: Cell<usize>,
+    handed_out: Cell<usize>,
 }
 
 impl OpenSlab {
     /// The next cell of `layout` (at most `MAX_SHARED_CELL` bytes, aligned at most `SLAB_ALIGN`).
+    #[inline]
     fn allocate(&self, layout: Layout) -> (NonNull<u8>, NonNull<SlabHeader>) {
-        let mut filling = self.open.take().unwrap_or_else(Filling::start);
-        let mut offset = filling.next.next_multiple_of(layout.align());
-        if offset + layout.size() > SLAB_BYTES {
-            filling.close();
-            filling = Filling::start();
-            offset = filling.next.next_multiple_of(layout.align());
-        }
-        filling.next = offset + layout.size();
-        filling.handed_out += 1;
-        self.open.set(Some(filling));
+        let mut offset = self.next.get().next_multiple_of(layout.align());
+        let slab = match self.slab.get() {
+            Some(slab) if offset + layout.size() <= SLAB_BYTES => slab,
+            _ => {
+                let slab = self.reopen();
+                offset = HEADER_BYTES.next_multiple_of(layout.align());
+                slab
+            }
+        };
+        self.next.set(offset + layout.size());
+        self.handed_out.set(self.handed_out.get() + 1);
         // SAFETY: `offset + layout.size()` is within the slab; the slab is aligned to
         // `SLAB_ALIGN`, a multiple of the cell's alignment, so the cell is aligned too.
-        (unsafe { filling.slab.cast::<u8>().add(offset) }, filling.slab)
+        (unsafe { slab.cast::<u8>().add(offset) }, slab)
+    }
+
+    /// Closes the open slab, if any, and opens a new one.
+    #[cold]
+    fn reopen(&self) -> NonNull<SlabHeader> {
+        self.close();
+        let layout = Layout::from_size_align(SLAB_BYTES, SLAB_ALIGN).expect("a valid slab layout");
+        let slab = allocate_slab(layout, RESERVED);
+        self.slab.set(Some(slab));
+        self.next.set(HEADER_BYTES);
+        self.handed_out.set(0);
+        slab
+    }
+
+    /// Gives up the reservation on the open slab, if any.
+    fn close(&self) {
+        if let Some(slab) = self.slab.take() {
+            // SAFETY: the open slab is alive until its close, which owes the reservation less the
+            // cells handed out.
+            unsafe { release(slab, RESERVED - self.handed_out.get()) };
+            self.next.set(SLAB_BYTES);
+        }
     }
 }
 
 impl Drop for OpenSlab {
     fn drop(&mut self) {
-        if let Some(filling) = self.open.take() {
-            filling.close();
-        }
+        self.close();
     }
 }
 

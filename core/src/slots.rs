@@ -101,7 +101,11 @@ impl<T> ExactSizeIterator for InputRange<T> {}
 
 impl<T> Drop for InputRange<T> {
     fn drop(&mut self) {
-        let remaining: *mut [T] = self.as_slice() as *const [T] as *mut [T];
+        // A pointer made from the buffer's own (mutable) pointer: one made from `as_slice`'s
+        // shared reference may not be used to drop the items (Miri's Stacked Borrows rejects it).
+        // SAFETY: `next <= end` lie within the buffer.
+        let first = unsafe { self.buffer.ptr.as_ptr().add(self.next) };
+        let remaining = std::ptr::slice_from_raw_parts_mut(first, self.end - self.next);
         self.next = self.end;
         // SAFETY: the items that were not moved out are initialized and owned by this range;
         // `next = end` above makes sure nothing reads them after they are dropped.
