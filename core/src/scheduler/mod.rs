@@ -56,7 +56,13 @@ const TERMINATING: u8 = 2;
 
 /// The queues and sleep state of one pool's workers.
 pub struct Scheduler {
+    /// Jobs submitted one at a time from outside the pool (`apply_async`): workers take them in
+    /// batches, so a storm of tiny jobs costs one steal per batch.
     injector: Injector<Job>,
+    /// Jobs submitted together from outside the pool (a map's chunks, largest first): workers
+    /// take them one at a time, in order, so the shrinking chunks are what balances the end of a
+    /// map (a batch moved into one worker's deque would be stolen smallest-first).
+    batches: Injector<Job>,
     stealers: Box<[Stealer<Job>]>,
     sleep: Sleep,
     state: AtomicU8,
@@ -79,7 +85,7 @@ impl std::fmt::Debug for Scheduler {
         f.debug_struct("Scheduler")
             .field("workers", &self.workers())
             .field("idle", &self.sleep.idle_workers())
-            .field("injected", &self.injector.len())
+            .field("injected", &(self.injector.len() + self.batches.len()))
             .finish()
     }
 }
@@ -89,6 +95,9 @@ struct CurrentWorker {
     scheduler: Arc<Scheduler>,
     queue: WorkerQueue,
     rng: Cell<u64>,
+    /// Which of the two outside queues this worker looks at first (alternating, so neither a
+    /// long map nor a storm of single jobs keeps the other waiting).
+    batches_first: Cell<bool>,
     /// Whether this worker runs jobs in place, so a wait on it may run other jobs.
     runs_in_place: bool,
 }
@@ -108,6 +117,7 @@ impl Scheduler {
             (0..workers).map(|index| WorkerQueue { index, deque: Worker::new_lifo() }).collect();
         let scheduler = Arc::new(Scheduler {
             injector: Injector::new(),
+            batches: Injector::new(),
             stealers: queues.iter().map(|q| q.deque.stealer()).collect(),
             sleep: Sleep::new(workers),
             state: AtomicU8::new(RUNNING),
@@ -143,7 +153,7 @@ impl Scheduler {
             Some(worker) if Arc::ptr_eq(&worker.scheduler, self) => {
                 jobs.into_iter().for_each(|j| worker.queue.deque.push(j))
             }
-            _ => jobs.into_iter().for_each(|j| self.injector.push(j)),
+            _ => jobs.into_iter().for_each(|j| self.batches.push(j)),
         }
         for _ in 0..count.min(self.workers()) {
             self.sleep.notify_one();
@@ -168,6 +178,7 @@ impl Scheduler {
             scheduler: Arc::clone(self),
             queue,
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            batches_first: Cell::new(index % 2 == 1),
             runs_in_place,
         });
         CURRENT.with(|c| *c.borrow_mut() = Some(Rc::clone(&worker)));
@@ -202,7 +213,10 @@ impl Scheduler {
 
     /// Whether any queue holds a job (a racy snapshot; used for the sleep re-check).
     fn has_work(&self, own: &WorkerQueue) -> bool {
-        !own.deque.is_empty() || !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !own.deque.is_empty()
+            || !self.injector.is_empty()
+            || !self.batches.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
     }
 
     /// Stops the workers: `Drain` lets them empty the queues first, `Terminate` stops them after
@@ -229,23 +243,19 @@ impl Scheduler {
     /// assert!(scheduler.take_injected().is_none());
     /// ```
     pub fn take_injected(&self) -> Option<Job> {
-        loop {
-            match self.injector.steal() {
+        [&self.injector, &self.batches].into_iter().find_map(|queue| loop {
+            match queue.steal() {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => continue,
                 Steal::Empty => return None,
             }
-        }
+        })
     }
 
-    /// Drops (so cancels) every job in the injector.
+    /// Drops (so cancels) every job submitted from outside and not yet taken.
     pub fn cancel_injected(&self) {
-        loop {
-            match self.injector.steal() {
-                Steal::Success(job) => drop(job),
-                Steal::Retry => continue,
-                Steal::Empty => break,
-            }
+        while let Some(job) = self.take_injected() {
+            drop(job);
         }
     }
 }
@@ -260,18 +270,28 @@ impl Drop for ResetCurrent {
 }
 
 impl CurrentWorker {
-    /// Own deque, then the injector, then the other workers from a random start.
+    /// Own deque, then the two outside queues (alternating which first), then the other
+    /// workers from a random start.
     fn find_work(&self) -> Option<Job> {
         if let Some(job) = self.queue.deque.pop() {
             return Some(job);
         }
         let scheduler = &self.scheduler;
+        let batches_first = !self.batches_first.get();
+        self.batches_first.set(batches_first);
         loop {
             let mut retry = false;
-            match scheduler.injector.steal_batch_and_pop(&self.queue.deque) {
-                Steal::Success(job) => return Some(job),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
+            for from_batches in [batches_first, !batches_first] {
+                let stolen = if from_batches {
+                    scheduler.batches.steal()
+                } else {
+                    scheduler.injector.steal_batch_and_pop(&self.queue.deque)
+                };
+                match stolen {
+                    Steal::Success(job) => return Some(job),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
             }
             let victims = scheduler.stealers.len();
             let start = self.next_random() % victims.max(1);
