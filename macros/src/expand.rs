@@ -113,6 +113,7 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
             type Args = #args_ty;
             type Kwargs = #kwargs_ty;
             type Output = #output_ty;
+            #inline_hint
             fn call(args: Self::Args, #kwargs_param: Self::Kwargs) -> Self::Output {
                 let (#(#arg_names,)*) = args;
                 #ident::__parapool_body(#(#arg_names,)* #(kwargs.#kwarg_fields),*)
