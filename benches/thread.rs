@@ -20,7 +20,9 @@
 //! - `cpu_1ms_x2000`: 2,000 tasks of about 1 ms of arithmetic, sequential and on 2 threads;
 //!   parallel efficiency = sequential / (2 × parallel).
 //! - After the groups, the CPU time an idle 2-worker pool uses over one second; parallel
-//!   efficiency as the median of alternating sequential/parallel rounds; and the tutorial map,
+//!   efficiency as the median of alternating sequential/parallel rounds, for parapool, rayon and
+//!   two plain threads with half of the tasks each (no scheduler: the machine's ceiling), with
+//!   each one's worker utilization (time inside tasks over 2 × wall); and the tutorial map,
 //!   parapool against rayon, as the median time ratio of 31 alternating pairs on fresh inputs,
 //!   owned and borrowed words (`paired:` lines).
 
@@ -239,11 +241,20 @@ fn paired_efficiency() {
     let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon pool");
     support::paired_efficiency(
         WORKERS,
-        200,
-        21,
+        2000,
+        9,
         &[
             ("parapool_thread", &|inputs| pool.map(busy, inputs.to_vec()).expect("map").iter().sum()),
             ("rayon_par_iter", &|inputs| rayon_pool.install(|| inputs.par_iter().map(|&n| busy(n)).sum())),
+            // No scheduler at all: two threads, half of the tasks each. What the two vCPUs
+            // deliver when both are busy: the ceiling for any scheduler on this machine.
+            ("std_scope_2_halves", &|inputs| {
+                let (left, right) = inputs.split_at(inputs.len() / 2);
+                std::thread::scope(|scope| {
+                    let left = scope.spawn(|| left.iter().map(|&n| busy(n)).sum::<u64>());
+                    right.iter().map(|&n| busy(n)).sum::<u64>() + left.join().expect("left half")
+                })
+            }),
         ],
     );
 }

@@ -13,7 +13,8 @@
 //! the allocator when its last cell is released and its thread has moved on to another slab.
 //!
 //! The price: a slab lives as long as its longest-lived cell, and a released cell's room is not
-//! reused, so one handle kept for long keeps up to 4 KiB alive. Cells larger than a quarter of a
+//! reused, so one handle kept for long keeps up to 4 KiB alive; and a thread that has made a
+//! handle keeps its open slab (4 KiB) until it exits. Cells larger than a quarter of a
 //! slab (or aligned more strictly than a cache line) get a slab of their own, as do cells
 //! allocated while the thread is exiting.
 //!
