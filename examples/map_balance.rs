@@ -10,43 +10,30 @@
 //! chunks were stolen in batches (a gap of up to 21 ms) and since they are taken one at a time.
 
 use std::collections::BTreeMap;
-use std::hint::black_box;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::Mutex;
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use support::{busy, calibrate_busy};
 
 /// When the current round started.
 static ROUND_START: Mutex<Option<Instant>> = Mutex::new(None);
 /// (worker thread, finished at, in seconds since the round started) for every task of the round.
 static FINISHED: OnceLock<Mutex<Vec<(String, f64)>>> = OnceLock::new();
 
-fn spin(n: u64) -> u64 {
-    (0..n).fold(0u64, |s, i| s.wrapping_add(black_box(i).wrapping_mul(i) % 7))
-}
-
-/// About a millisecond of arithmetic (for `n` from `calibrate`); records when and where it ended.
+/// About a millisecond of arithmetic (`busy` of the benches, for `n` from `calibrate_busy`);
+/// records when and where it ended.
 #[parapool::task]
-fn timed_spin(n: u64) -> u64 {
-    let value = spin(n);
+fn timed_busy(n: u64) -> u64 {
+    let value = busy(n);
     let start = (*ROUND_START.lock()).expect("a round is running");
     let thread = std::thread::current().name().unwrap_or("unnamed").to_owned();
     FINISHED.get_or_init(Default::default).lock().push((thread, start.elapsed().as_secs_f64()));
     value
-}
-
-/// The `n` for which `spin(n)` takes about a millisecond here.
-fn calibrate() -> u64 {
-    let mut n = 10_000;
-    loop {
-        let started = Instant::now();
-        black_box(spin(n));
-        let took = started.elapsed();
-        if took >= Duration::from_millis(20) {
-            return (n as f64 * 1e-3 / took.as_secs_f64()) as u64;
-        }
-        n *= 2;
-    }
 }
 
 fn main() -> Result<(), parapool::Error> {
@@ -54,12 +41,12 @@ fn main() -> Result<(), parapool::Error> {
     let tasks: usize = std::env::args().nth(1).map(|t| t.parse().expect("TASKS is a number")).unwrap_or(200);
     // The thread backend: the tasks record into this process's memory.
     let pool = parapool::Pool::thread(2)?;
-    let n = calibrate();
+    let n = calibrate_busy();
     for _ in 0..5 {
         FINISHED.get_or_init(Default::default).lock().clear();
         *ROUND_START.lock() = Some(Instant::now());
         let started = Instant::now();
-        let results = pool.map(timed_spin, vec![n; tasks])?;
+        let results = pool.map(timed_busy, vec![n; tasks])?;
         let wall = started.elapsed();
         assert_eq!(results.len(), tasks);
         let mut last_per_worker = BTreeMap::new();

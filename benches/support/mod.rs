@@ -1,6 +1,6 @@
 //! What the benches (and `examples/map_workload.rs`) share: the tutorial's workload and the test
 //! tasks, defined once so every contender in every bench runs the very same code.
-#![allow(dead_code)] // each bench uses a part
+#![allow(dead_code, unused_imports)] // each bench (and example) uses a part
 
 use std::borrow::Cow;
 use std::hint::black_box;
