@@ -93,9 +93,11 @@ pub fn tutorial_lines(pool: &Pool) -> Result<Vec<String>, parapool::Error> {
 /// `--backend NAME` (or `all`) and `--workers N` override `PARAPOOL_BACKEND` and `PARAPOOL_WORKERS`.
 #[allow(dead_code)] // the tests include this file as a module and call `tutorial_lines` only
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // ANCHOR: main
     // First thing: in a process-backend worker (this binary, re-executed), serve tasks and exit.
     parapool::init();
     let mut builder = Pool::builder().from_env()?;
+    // ANCHOR_END: main
     let mut all_backends = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
