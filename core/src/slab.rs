@@ -175,7 +175,17 @@ unsafe fn release(slab: NonNull<SlabHeader>, count: usize) {
     }
 }
 
+/// `offset` rounded up to `align`, a power of two (as every `Layout`'s alignment is): a mask,
+/// not the division `usize::next_multiple_of` compiles to for an alignment unknown at compile
+/// time.
+#[inline]
+fn align_up(offset: usize, align: usize) -> usize {
+    debug_assert!(align.is_power_of_two());
+    (offset + align - 1) & !(align - 1)
+}
+
 /// Memory for one cell of `layout`, and the slab it is in.
+#[inline]
 fn allocate_cell(layout: Layout) -> (NonNull<u8>, NonNull<SlabHeader>) {
     if layout.size() <= MAX_SHARED_CELL && layout.align() <= SLAB_ALIGN {
         // Fails only while the thread is exiting; then the cell gets a slab of its own.
@@ -187,8 +197,9 @@ fn allocate_cell(layout: Layout) -> (NonNull<u8>, NonNull<SlabHeader>) {
 }
 
 /// A slab that holds one cell of `layout` only, closed from the start (`live` is 1).
+#[cold]
 fn allocate_own_slab(layout: Layout) -> (NonNull<u8>, NonNull<SlabHeader>) {
-    let offset = HEADER_BYTES.next_multiple_of(layout.align());
+    let offset = align_up(HEADER_BYTES, layout.align());
     let slab_layout = Layout::from_size_align(offset + layout.size(), layout.align().max(SLAB_ALIGN))
         .expect("a cell's layout is small enough for a slab");
     let slab = allocate_slab(slab_layout, 1);
@@ -226,12 +237,12 @@ impl OpenSlab {
     /// The next cell of `layout` (at most `MAX_SHARED_CELL` bytes, aligned at most `SLAB_ALIGN`).
     #[inline]
     fn allocate(&self, layout: Layout) -> (NonNull<u8>, NonNull<SlabHeader>) {
-        let mut offset = self.next.get().next_multiple_of(layout.align());
+        let mut offset = align_up(self.next.get(), layout.align());
         let slab = match self.slab.get() {
             Some(slab) if offset + layout.size() <= SLAB_BYTES => slab,
             _ => {
                 let slab = self.reopen();
-                offset = HEADER_BYTES.next_multiple_of(layout.align());
+                offset = align_up(HEADER_BYTES, layout.align());
                 slab
             }
         };
