@@ -143,18 +143,14 @@ impl Scheduler {
         self.sleep.notify_one();
     }
 
-    /// Queues several jobs, waking up to one worker per job.
+    /// Queues several jobs (a map's chunks, largest first) to be taken one at a time in this
+    /// order, from any thread, a worker's too; wakes up to one worker per job.
     pub fn submit_batch(self: &Arc<Self>, jobs: Vec<Job>) {
         if self.state.load(Ordering::Acquire) == TERMINATING {
             return drop(jobs);
         }
         let count = jobs.len();
-        match current() {
-            Some(worker) if Arc::ptr_eq(&worker.scheduler, self) => {
-                jobs.into_iter().for_each(|j| worker.queue.deque.push(j))
-            }
-            _ => jobs.into_iter().for_each(|j| self.batches.push(j)),
-        }
+        jobs.into_iter().for_each(|j| self.batches.push(j));
         for _ in 0..count.min(self.workers()) {
             self.sleep.notify_one();
         }
