@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parapool_core::scheduler::Scheduler;
 use parapool_core::{wire, Error, Job};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::frame::{encode_frame, read_message};
 use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response};
@@ -51,37 +51,39 @@ pub(crate) fn backend_error(message: String) -> Error {
     Error::Backend { backend: BACKEND.into(), message }
 }
 
-/// A job sent to a child, waiting for its results.
-struct Pending {
-    job: Job,
-}
-
-/// How the child ended, once it has been reaped (after which its pid must not be signalled).
-struct ChildProc {
-    ended: Option<String>,
-}
-
 /// What a proxy and its reader share about one child.
 struct Link {
     index: usize,
     pid: i32,
-    child: Mutex<ChildProc>,
+    /// How the child ended, once it has been reaped (after which its pid must not be signalled).
+    ended: Mutex<Option<String>>,
     state: Mutex<LinkState>,
     changed: Condvar,
 }
 
 #[derive(Default)]
 struct LinkState {
-    in_flight: HashMap<u64, Pending>,
+    /// The jobs sent to the child and not yet answered, by batch id.
+    in_flight: HashMap<u64, Job>,
     /// The child is gone (reaped); nothing more may be sent to it.
     lost: bool,
 }
 
 impl Link {
+    /// Waits until fewer than `max` batches are in flight, the child is lost, or the pool is
+    /// terminating; returns the state, still locked.
+    fn wait_for_room(&self, max: usize, shared: &Shared) -> MutexGuard<'_, LinkState> {
+        let mut state = self.state.lock();
+        while !state.lost && state.in_flight.len() >= max && !shared.terminating() {
+            self.changed.wait_for(&mut state, TICK);
+        }
+        state
+    }
+
     /// Sends `signal` to the child unless it was already reaped (so never to a reused pid).
     fn signal(&self, signal: i32) {
-        let child = self.child.lock();
-        if child.ended.is_none() {
+        let ended = self.ended.lock();
+        if ended.is_none() {
             // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
             unsafe { libc::kill(self.pid, signal) };
         }
@@ -122,8 +124,8 @@ impl Link {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(2));
         }
-        let mut child = self.child.lock();
-        if let Some(ended) = &child.ended {
+        let mut reaped = self.ended.lock();
+        if let Some(ended) = &*reaped {
             return ended.clone();
         }
         let mut status = 0;
@@ -147,7 +149,7 @@ impl Link {
             Ok(()) => format!("ended with wait status {status:#x}"),
             Err(e) => format!("could not be waited for: {e}"),
         };
-        child.ended = Some(ended.clone());
+        *reaped = Some(ended.clone());
         ended
     }
 }
@@ -182,7 +184,7 @@ impl Conn {
         let link = Arc::new(Link {
             index,
             pid,
-            child: Mutex::new(ChildProc { ended: None }),
+            ended: Mutex::new(None),
             state: Mutex::new(LinkState::default()),
             changed: Condvar::new(),
         });
@@ -232,10 +234,7 @@ impl Conn {
     pub(crate) fn close(mut self, shared: &Shared, terminate: bool) {
         let link = Arc::clone(&self.link);
         if !terminate {
-            let mut state = link.state.lock();
-            while !state.lost && !state.in_flight.is_empty() && !shared.terminating() {
-                link.changed.wait_for(&mut state, TICK);
-            }
+            drop(link.wait_for_room(1, shared)); // until nothing is in flight
         }
         let terminate = terminate || shared.terminating();
         if let Some(mut writer) = self.writer.take() {
@@ -299,10 +298,10 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     let broken = loop {
         match read_message::<Response>(&mut from_child, max) {
             Ok(Some(Response::Results { id, outcomes })) => {
-                let pending = link.state.lock().in_flight.remove(&id);
+                let job = link.state.lock().in_flight.remove(&id);
                 link.changed.notify_all();
-                match pending {
-                    Some(pending) => pending.job.complete_encoded(&outcomes),
+                match job {
+                    Some(job) => job.complete_encoded(&outcomes),
                     None => break Some(format!("protocol error: results for unknown batch {id}")),
                 }
             }
@@ -318,15 +317,14 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
         Some(broken) => format!("{broken}; the worker {status}"),
         None => status,
     };
-    let pending = {
+    let held = {
         let mut state = link.state.lock();
         state.lost = true;
         std::mem::take(&mut state.in_flight)
     };
     link.changed.notify_all();
     let terminating = shared.terminating();
-    for (_, pending) in pending {
-        let mut job = pending.job;
+    for (_, mut job) in held {
         let task = job.task_name().to_owned();
         if terminating {
             job.fail(Error::Cancelled { task });
@@ -395,25 +393,21 @@ impl Proxy {
             Err(e) => return job.fail(backend_error(format!("task `{task}`: {e}"))),
         };
         drop(request);
-        let pending = Pending { job };
         let max_in_flight = self.shared.options.max_in_flight;
         let shared = Arc::clone(&self.shared);
         loop {
             if shared.terminating() {
-                return drop(pending);
+                return drop(job); // cancels its calls
             }
             let conn = match self.connection() {
                 Ok(conn) => conn,
-                Err(error) => return pending.job.fail(error),
+                Err(error) => return job.fail(error),
             };
-            let mut state = conn.link.state.lock();
-            while !state.lost && state.in_flight.len() >= max_in_flight && !shared.terminating() {
-                conn.link.changed.wait_for(&mut state, TICK);
-            }
+            let mut state = conn.link.wait_for_room(max_in_flight, &shared);
             if state.lost || shared.terminating() {
                 continue; // a new child, or cancellation, at the top of the loop
             }
-            state.in_flight.insert(id, pending);
+            state.in_flight.insert(id, job);
             drop(state);
             let written = conn.writer.as_mut().map(|w| w.write_all(&frame));
             if !matches!(written, Some(Ok(()))) {
@@ -431,10 +425,7 @@ impl Proxy {
             // Take the next job only when this child has room for it: a proxy that took a job
             // and then waited would hold it while another child sits idle.
             if let Some(conn) = self.conn.as_ref() {
-                let mut state = conn.link.state.lock();
-                while !state.lost && state.in_flight.len() >= max_in_flight && !shared.terminating() {
-                    conn.link.changed.wait_for(&mut state, TICK);
-                }
+                drop(conn.link.wait_for_room(max_in_flight, &shared));
             }
             return;
         }
