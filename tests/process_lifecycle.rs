@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{double, sleep_ms, within};
 use parapool::builtin::process::{ProcessBackend, ProcessOptions};
-use parapool::{Error, Pool, Task};
+use parapool::{AsyncResult, Error, Pool, Task};
 use parking_lot::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -60,26 +60,46 @@ fn kill(pid: i32, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
 }
 
+/// What `double` gives for `0..n`.
+fn doubled(n: u64) -> Vec<u64> {
+    (0..n).map(|x| 2 * x).collect()
+}
+
+/// Starts a map over `0..100_000` in chunks of 10 on `pool` and SIGKILLs one of its workers
+/// 20 ms in.
+fn large_map_losing_a_worker(pool: &Pool) -> AsyncResult<Vec<u64>> {
+    let workers = children();
+    let handle = pool.map_async(double.chunksize(10), 0..100_000u64).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+    handle
+}
+
+/// Starts four 400 ms calls on `pool` (two workers) and SIGKILLs one worker 150 ms in, while it
+/// runs one of them. Returns the handles and the workers as they were before the kill.
+fn sleeps_losing_a_worker(pool: &Pool) -> (Vec<AsyncResult<u64>>, BTreeSet<i32>) {
+    let workers = children();
+    let handles: Vec<_> = (0..4).map(|_| pool.apply_async(sleep_ms, (400,), ()).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(150));
+    kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+    (handles, workers)
+}
+
 #[test]
 fn sigkill_in_the_middle_of_a_large_map_returns_and_the_pool_stays_usable() {
     let _turn = ONE_AT_A_TIME.lock();
     within(120, || {
         let pool = pool(2);
-        let workers = children();
-        assert_eq!(workers.len(), 2);
-        let handle = pool.map_async(double.chunksize(10), 0..100_000u64).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
-        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
-        match handle.get() {
-            Ok(values) => assert_eq!(values, (0..100_000).map(|x| 2 * x).collect::<Vec<u64>>()),
+        assert_eq!(children().len(), 2);
+        match large_map_losing_a_worker(&pool).get() {
+            Ok(values) => assert_eq!(values, doubled(100_000)),
             Err(Error::WorkerLost { cause, .. }) => {
                 assert!(cause.contains("SIGKILL"), "{cause}");
                 eprintln!("the map lost a worker: {cause}");
             }
             Err(other) => panic!("unexpected {other}"),
         }
-        let expected: Vec<u64> = (0..100_000).map(|x| 2 * x).collect();
-        assert_eq!(pool.map(double, 0..100_000u64).unwrap(), expected);
+        assert_eq!(pool.map(double, 0..100_000u64).unwrap(), doubled(100_000));
         assert_eq!(children().len(), 2, "the lost worker was replaced");
         pool.close();
         pool.join().unwrap();
@@ -92,10 +112,7 @@ fn a_lost_worker_fails_the_jobs_it_held_and_no_others() {
     let _turn = ONE_AT_A_TIME.lock();
     within(60, || {
         let pool = pool(2);
-        let workers = children();
-        let handles: Vec<_> = (0..4).map(|_| pool.apply_async(sleep_ms, (400,), ()).unwrap()).collect();
-        std::thread::sleep(Duration::from_millis(150));
-        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+        let (handles, _) = sleeps_losing_a_worker(&pool);
         let results: Vec<_> = handles.into_iter().map(|h| h.get()).collect();
         let mut lost = 0;
         for result in &results {
@@ -120,11 +137,7 @@ fn with_retries_a_sigkill_in_the_middle_of_a_large_map_still_gives_the_full_resu
     let _turn = ONE_AT_A_TIME.lock();
     within(120, || {
         let pool = retrying_pool(2, 3);
-        let workers = children();
-        let handle = pool.map_async(double.chunksize(10), 0..100_000u64).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
-        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
-        assert_eq!(handle.get().unwrap(), (0..100_000).map(|x| 2 * x).collect::<Vec<u64>>());
+        assert_eq!(large_map_losing_a_worker(&pool).get().unwrap(), doubled(100_000));
         assert_eq!(children().len(), 2, "the lost worker was replaced");
         pool.close();
         pool.join().unwrap();
@@ -137,10 +150,7 @@ fn with_retries_the_jobs_of_a_killed_worker_run_again_and_complete() {
     let _turn = ONE_AT_A_TIME.lock();
     within(60, || {
         let pool = retrying_pool(2, 1);
-        let workers = children();
-        let handles: Vec<_> = (0..4).map(|_| pool.apply_async(sleep_ms, (400,), ()).unwrap()).collect();
-        std::thread::sleep(Duration::from_millis(150));
-        kill(*workers.iter().next().unwrap(), libc::SIGKILL);
+        let (handles, workers) = sleeps_losing_a_worker(&pool);
         for handle in handles {
             assert_eq!(handle.get().unwrap(), 400);
         }
