@@ -8,16 +8,14 @@
 //! dropped without being run completes every call with [`Error::Cancelled`], so no result can be
 //! lost and no caller can hang on a job a backend forgot.
 
-use std::sync::Arc;
-
-use crate::slab::SlabRc;
-
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use crate::error::{Error, Side};
 use crate::input::CallInput;
 use crate::panic::TaskScope;
 use crate::registry;
+use crate::slab::SlabRc;
 use crate::slots::InputRange;
 use crate::task::Task;
 use crate::wire::{self, EncodedCalls};
