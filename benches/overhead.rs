@@ -34,7 +34,7 @@ fn tutorial_map(c: &mut Criterion) {
         group.bench_function("sequential_loop", |b| {
             b.iter_batched(
                 || words.clone(),
-                |words| words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>(),
+                |words| words.into_iter().map(|w| count_letters(&w, &letter)).collect::<Vec<usize>>(),
                 BatchSize::LargeInput,
             )
         });
@@ -62,7 +62,7 @@ fn paired_ratios() {
         let [low, median, high] = support::paired_ratio(
             PAIRS,
             || words.clone(),
-            |words| words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>(),
+            |words| words.into_iter().map(|w| count_letters(&w, &letter)).collect::<Vec<usize>>(),
             |words| inline.map(call.clone(), words).expect("map"),
         );
         println!(

@@ -78,7 +78,7 @@ fn process_map(c: &mut Criterion) {
         group.bench_function("sequential_loop", |b| {
             b.iter_batched(
                 || words.clone(),
-                |words| words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>(),
+                |words| words.into_iter().map(|w| count_letters(&w, &letter)).collect::<Vec<usize>>(),
                 BatchSize::LargeInput,
             )
         });

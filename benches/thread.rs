@@ -54,7 +54,7 @@ fn thread_map(c: &mut Criterion) {
         group.bench_function("sequential_loop", |b| {
             b.iter_batched(
                 || words.clone(),
-                |words| words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>(),
+                |words| words.into_iter().map(|w| count_letters(&w, &letter)).collect::<Vec<usize>>(),
                 BatchSize::LargeInput,
             )
         });
@@ -66,9 +66,8 @@ fn thread_map(c: &mut Criterion) {
             b.iter_batched(
                 || words.clone(),
                 |words| {
-                    rayon_pool.install(|| {
-                        words.into_par_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>()
-                    })
+                    rayon_pool
+                        .install(|| words.into_par_iter().map(|w| count_letters(&w, &letter)).collect::<Vec<usize>>())
                 },
                 BatchSize::LargeInput,
             )
@@ -81,10 +80,10 @@ fn thread_map(c: &mut Criterion) {
                     let letter = &letter;
                     let (mut a, b) = std::thread::scope(|s| {
                         let left = s.spawn(move || {
-                            words.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>()
+                            words.into_iter().map(|w| count_letters(&w, letter)).collect::<Vec<usize>>()
                         });
                         let right = s.spawn(move || {
-                            second.into_iter().map(|w| count_letters(w, letter.clone())).collect::<Vec<usize>>()
+                            second.into_iter().map(|w| count_letters(&w, letter)).collect::<Vec<usize>>()
                         });
                         (left.join().unwrap(), right.join().unwrap())
                     });
@@ -274,9 +273,8 @@ fn paired_map_ratios() {
             PAIRS,
             || owned.clone(),
             |words| {
-                rayon_pool.install(|| {
-                    words.into_par_iter().map(|w| count_letters(w, owned_letter.clone())).collect::<Vec<usize>>()
-                })
+                rayon_pool
+                    .install(|| words.into_par_iter().map(|w| count_letters(&w, &owned_letter)).collect::<Vec<usize>>())
             },
             |words| pool.map(call.clone(), words).expect("map"),
         );

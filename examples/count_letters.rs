@@ -6,9 +6,13 @@
 //! cargo run --example count_letters -- --backend all     # every registered backend in turn
 //! ```
 //!
-//! Prints a `# backend: …` header, then six lines, one per call: `map`, `apply` in a loop, `apply_async` with a callback,
-//! `apply_async` with handles, `starmap` and `imap`. With `letter = ""` every character counts;
-//! with `letter = "e"` only the e's do.
+//! Prints a `# backend: …` header, then six lines, one per call: `map`, `apply` in a loop,
+//! `apply_async` with a callback, `apply_async` with handles, `starmap` and `imap`. With
+//! `letter = ""` every character counts; with `letter = "e"` only the e's do.
+//!
+//! The task borrows its arguments (`&str`): the calls lend it the words this program keeps, on
+//! every backend, without a copy. The asynchronous calls borrow inside `pool.scope`, which waits
+//! for every call it started before it returns.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +21,7 @@ use parapool::{Pool, Task};
 // ANCHOR: task
 /// The number of characters of `word` that occur in `letter`; an empty `letter` counts them all.
 #[parapool::task]
-pub fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+pub fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
     if letter.is_empty() {
         word.chars().count()
     } else {
@@ -36,33 +40,32 @@ pub fn tutorial_lines(pool: &Pool) -> Result<Vec<String>, parapool::Error> {
     let mut lines = Vec::new();
 
     // ANCHOR: map
-    let counts = pool.map(count_letters, words.clone())?;
+    let counts = pool.map(count_letters, &words)?;
     lines.push(format!("{counts:?}"));
     // ANCHOR_END: map
 
     // ANCHOR: apply
     let mut counts = Vec::new();
     for word in &words {
-        counts.push(pool.apply(count_letters, (word.clone(),), count_letters::kwargs().letter("e"))?);
+        counts.push(pool.apply(count_letters, (word,), count_letters::kwargs().letter("e"))?);
     }
     lines.push(format!("{counts:?}"));
     // ANCHOR_END: apply
 
     // ANCHOR: callback
     // Callbacks run as calls complete, possibly out of order: record each word's index with its
-    // count, and sort by index once every call is done.
+    // count, and sort by index once every call is done. The scope lends `words` to the calls and
+    // returns once all of them have finished.
     let collected = Arc::new(Mutex::new(Vec::new()));
-    let mut handles = Vec::new();
-    for (index, word) in words.iter().enumerate() {
-        let collected = Arc::clone(&collected);
-        let handle = pool
-            .apply_async(count_letters, (word.clone(),), count_letters::kwargs().letter("e"))?
-            .on_success(move |count| collected.lock().unwrap().push((index, *count)));
-        handles.push(handle);
-    }
-    for handle in handles {
-        handle.wait();
-    }
+    pool.scope(|s| -> Result<(), parapool::Error> {
+        for (index, word) in words.iter().enumerate() {
+            let collected = Arc::clone(&collected);
+            let _handle = s
+                .apply_async(count_letters, (word,), count_letters::kwargs().letter("e"))?
+                .on_success(move |count| collected.lock().unwrap().push((index, *count)));
+        }
+        Ok(())
+    })?;
     let mut by_index = collected.lock().unwrap().clone();
     by_index.sort();
     let counts: Vec<usize> = by_index.into_iter().map(|(_, count)| count).collect();
@@ -70,20 +73,22 @@ pub fn tutorial_lines(pool: &Pool) -> Result<Vec<String>, parapool::Error> {
     // ANCHOR_END: callback
 
     // ANCHOR: handles
-    let handles: Vec<_> =
-        words.iter().map(|word| pool.apply_async(count_letters, (word.clone(),), ())).collect::<Result<_, _>>()?;
-    let counts: Vec<usize> = handles.into_iter().map(|handle| handle.get()).collect::<Result<_, _>>()?;
+    let counts: Vec<usize> = pool.scope(|s| {
+        let handles: Vec<_> =
+            words.iter().map(|word| s.apply_async(count_letters, (word,), ())).collect::<Result<_, _>>()?;
+        handles.into_iter().map(|handle| handle.get()).collect::<Result<_, _>>()
+    })?;
     lines.push(format!("{counts:?}"));
     // ANCHOR_END: handles
 
     // ANCHOR: starmap
     let with_e = count_letters.with(count_letters::kwargs().letter("e"));
-    let counts = pool.starmap(with_e, words.iter().map(|word| (word.clone(),)))?;
+    let counts = pool.starmap(with_e, words.iter().map(|word| (word,)))?;
     lines.push(format!("{counts:?}"));
     // ANCHOR_END: starmap
 
     // ANCHOR: imap
-    let counts: Vec<usize> = pool.imap(count_letters, words.clone()).collect::<Result<_, _>>()?;
+    let counts: Vec<usize> = pool.scope(|s| s.imap(count_letters, &words).collect::<Result<_, _>>())?;
     lines.push(format!("{counts:?}"));
     // ANCHOR_END: imap
 

@@ -61,9 +61,9 @@ fn main() {
                         .map(count_letters.with(count_letters::kwargs().letter(letter.as_str())), words)
                         .expect("map"),
                     "rayon" => {
-                        rayon_pool.install(|| words.into_par_iter().map(|w| count_letters(w, letter.clone())).collect())
+                        rayon_pool.install(|| words.into_par_iter().map(|w| count_letters(&w, &letter)).collect())
                     }
-                    _ => words.into_iter().map(|w| count_letters(w, letter.clone())).collect(),
+                    _ => words.into_iter().map(|w| count_letters(&w, &letter)).collect(),
                 };
                 out.iter().sum::<usize>()
             }

@@ -2,7 +2,7 @@
 //! keyword arguments, `Task::call` and the registry round trip.
 
 use parapool::{registry, wire};
-use parapool::{Side, Task};
+use parapool::{Args, Side, Task};
 
 /// Counts the letters of `word` found in `letter` (every letter when it is empty).
 #[parapool::task]
@@ -88,7 +88,7 @@ fn compiled_out(x: NoSuchType) -> NoSuchType {
 }
 
 /// Encodes `args` and `kwargs`, runs the registered task `T` by name and decodes its output.
-fn run_by_name<T: Task>(args: &T::Args, kwargs: &T::Kwargs) -> T::Output {
+fn run_by_name<T: Task>(args: &Args<'_, T>, kwargs: &T::Kwargs<'_>) -> T::Output {
     let entry = registry::lookup(T::NAME).expect("task registered");
     assert_eq!(entry.name(), T::NAME);
     let calls = wire::encode_calls::<T>(kwargs, [args]).unwrap();
@@ -192,8 +192,8 @@ fn task_call_unpacks_args_and_kwargs() {
 
 #[test]
 fn zero_argument_task() {
-    let _: <answer as Task>::Args = ();
-    let _: <answer as Task>::Kwargs = ();
+    let _: Args<'static, answer> = ();
+    let _: <answer as Task>::Kwargs<'static> = ();
     assert_eq!(run_by_name::<answer>(&(), &()), 42);
 }
 

@@ -28,7 +28,7 @@ fn chunksize() -> impl Strategy<Value = Option<usize>> {
     proptest::option::of(1usize..20)
 }
 
-fn call(kw: &(String, u64, Option<char>), chunk: Option<usize>) -> parapool::TaskCall<weigh> {
+fn call(kw: &(String, u64, Option<char>), chunk: Option<usize>) -> parapool::TaskCall<'static, weigh> {
     let call = weigh.with(weigh::kwargs().letter(kw.0.as_str()).scale(kw.1).fail_on(kw.2));
     match chunk {
         Some(n) => call.chunksize(n),

@@ -24,6 +24,6 @@ fn count_letters_prints_the_tutorial_lines_on_every_backend() {
 
 #[test]
 fn count_letters_is_still_a_plain_function() {
-    assert_eq!(example::count_letters("grandmother".into(), String::new()), 11);
-    assert_eq!(example::count_letters("grandmother".into(), "r".into()), 2);
+    assert_eq!(example::count_letters("grandmother", ""), 11);
+    assert_eq!(example::count_letters("grandmother", "r"), 2);
 }

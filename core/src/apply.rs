@@ -2,70 +2,112 @@
 //! an `apply_async` costs one cell of a slab (`slab.rs`), released when the last of job and handle
 //! lets go.
 
+use std::ptr::NonNull;
+
 use parking_lot::Mutex;
 
 use crate::error::Error;
 use crate::handle::{AsyncResult, Payload, Shared};
 use crate::job::{Job, SharedJob};
 use crate::panic::catch_task_panic;
-use crate::slab::SlabRc;
-use crate::task::Task;
+use crate::scope::ScopeToken;
+use crate::slab::{CellBox, SlabRc};
+use crate::task::{Args, Task};
 use crate::wire::{self, EncodedCalls};
 
 /// The call, until someone takes it to run, fail or send it: whoever takes it completes the
 /// handle, so the handle completes exactly once.
-pub(crate) struct ApplyCall<T: Task> {
-    call: Mutex<Option<(T::Args, T::Kwargs)>>,
+///
+/// The arguments may borrow the caller's data for `'a`. They are taken out (and dropped) by
+/// whoever completes the call, *before* it completes, together with the scope token, which is
+/// dropped after completing; a handle that outlives the call keeps only an empty `call`.
+pub(crate) struct ApplyCall<'a, T: Task> {
+    call: Mutex<Option<Pending<'a, T>>>,
 }
 
-type ApplyCell<T> = Shared<<T as Task>::Output, ApplyCall<T>>;
+struct Pending<'a, T: Task> {
+    args: Args<'a, T>,
+    kwargs: T::Kwargs<'a>,
+    scope: Option<ScopeToken>,
+}
+
+type ApplyCell<'a, T> = Shared<<T as Task>::Output, ApplyCall<'a, T>>;
 
 /// A handle and the job that completes it.
-pub(crate) fn apply_job<T: Task>(args: T::Args, kwargs: T::Kwargs) -> (AsyncResult<T::Output>, Job) {
-    let cell: SlabRc<ApplyCell<T>> = SlabRc::new(Shared::new(ApplyCall { call: Mutex::new(Some((args, kwargs))) }));
-    // SAFETY (both): the closure returns its argument, unsized.
-    let state: SlabRc<Shared<T::Output, dyn Payload>> =
-        unsafe { cell.clone().unsize::<Shared<T::Output, dyn Payload>>(|cell| cell) };
-    let job: SlabRc<dyn SharedJob> = unsafe { cell.unsize::<dyn SharedJob>(|cell| cell) };
+///
+/// # Safety
+///
+/// As for [`new_job`](crate::job::new_job): unless every borrow in `args` and `kwargs` is
+/// `'static`, `scope` must belong to a scope that waits, before `'a` ends, until the job has
+/// taken (and dropped) the call and released the token.
+pub(crate) unsafe fn apply_job<'a, T: Task>(
+    args: Args<'a, T>,
+    kwargs: T::Kwargs<'a>,
+    scope: Option<ScopeToken>,
+) -> (AsyncResult<T::Output>, Job) {
+    let cell: SlabRc<ApplyCell<'a, T>> =
+        SlabRc::new(Shared::new(ApplyCall { call: Mutex::new(Some(Pending { args, kwargs, scope })) }));
+    // SAFETY (both): the closure returns its argument, unsized, with the lifetime `'a` erased from
+    // the trait object (same layout and vtable). That is sound by the caller's guarantee above:
+    // the handle may outlive `'a`, but by then `call` is `None`, and dropping it reads nothing
+    // borrowed.
+    let state = unsafe {
+        cell.clone().unsize::<Shared<T::Output, dyn Payload>>(|cell| {
+            let short: NonNull<CellBox<Shared<T::Output, dyn Payload + 'a>>> = cell;
+            std::mem::transmute::<
+                NonNull<CellBox<Shared<T::Output, dyn Payload + 'a>>>,
+                NonNull<CellBox<Shared<T::Output, dyn Payload>>>,
+            >(short)
+        })
+    };
+    let job = unsafe {
+        cell.unsize::<dyn SharedJob>(|cell| {
+            let short: NonNull<CellBox<dyn SharedJob + 'a>> = cell;
+            std::mem::transmute::<NonNull<CellBox<dyn SharedJob + 'a>>, NonNull<CellBox<dyn SharedJob>>>(short)
+        })
+    };
     (AsyncResult::of(state), Job::shared(job))
 }
 
-fn take<T: Task>(cell: &ApplyCell<T>) -> Option<(T::Args, T::Kwargs)> {
+fn take<'a, T: Task>(cell: &ApplyCell<'a, T>) -> Option<Pending<'a, T>> {
     cell.payload.call.lock().take()
 }
 
-impl<T: Task> SharedJob for ApplyCell<T> {
+impl<T: Task> SharedJob for ApplyCell<'_, T> {
     fn task_name(&self) -> &'static str {
         T::NAME
     }
 
     fn run(&self) {
-        if let Some((args, kwargs)) = take::<T>(self) {
+        if let Some(Pending { args, kwargs, scope }) = take::<T>(self) {
             let result = catch_task_panic(T::NAME, || T::call(args, kwargs));
             self.complete(result);
+            drop(scope);
         }
     }
 
     fn fail(&self, error: Error) {
-        if take::<T>(self).is_some() {
+        if let Some(Pending { args, kwargs, scope }) = take::<T>(self) {
+            drop((args, kwargs));
             self.complete(Err(error));
+            drop(scope);
         }
     }
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
         let call = self.payload.call.lock();
-        let (args, kwargs) = call.as_ref().ok_or_else(|| Error::Backend {
+        let pending = call.as_ref().ok_or_else(|| Error::Backend {
             backend: "core".into(),
             message: format!("task `{}`: a job was encoded after it completed", T::NAME),
         })?;
-        wire::encode_calls::<T>(kwargs, [args])
+        wire::encode_calls::<T>(&pending.kwargs, [&pending.args])
     }
 
     fn complete_encoded(&self, outcomes: &[u8]) {
-        if take::<T>(self).is_none() {
-            return;
-        }
+        let Some(Pending { args, kwargs, scope }) = take::<T>(self) else { return };
+        drop((args, kwargs));
         let result = wire::Reader::new(outcomes).outcome::<T::Output>(T::NAME);
         self.complete(result);
+        drop(scope);
     }
 }

@@ -1,60 +1,66 @@
-//! How a job holds its calls' positional arguments.
+//! How a job holds its calls' positional arguments, and turns each into a call.
 //!
-//! `starmap` and `apply` store the argument tuples themselves. `map` stores the items as given and
-//! makes the one-element tuple as each call starts, so a million-item map never makes a pass over
-//! its input just to wrap every item in a tuple.
+//! `starmap` stores each call's argument tuple as given ([`Starred`]); `map` stores the items as
+//! given ([`Single`]) and makes the one-element tuple as each call starts, so a million-item map
+//! never makes a pass over its input just to wrap every item in a tuple. Either way an item is
+//! what the caller passed ([`ArgOf`]): a `&String` for a `&str` parameter is lent to the call,
+//! never cloned.
 
-use serde::Serialize;
+use std::marker::PhantomData;
 
+use crate::param::{ArgOf, ArgsOf, AsArgs, AsOneArg, Param};
 use crate::task::Task;
 use crate::wire;
 
 /// A way of holding the positional arguments of calls to `T`.
-pub(crate) trait CallInput<T: Task>: 'static {
+pub(crate) trait CallInput<T: Task> {
     /// What a job stores per call.
-    type Item: Send + 'static;
-    /// The call's argument tuple.
-    fn into_args(item: Self::Item) -> T::Args;
-    /// The call's encoded argument tuple.
+    type Item: Send;
+    /// Calls the task with the arguments made from `item`. The item is dropped before this
+    /// returns.
+    fn call(item: Self::Item, kwargs: T::Kwargs<'_>) -> T::Output;
     /// Appends the item's arguments record to a packed buffer (see `wire`).
     fn encode_into(item: &Self::Item, buffer: &mut Vec<u8>);
 }
 
-/// Each item is the whole argument tuple.
-pub(crate) struct Starred;
+/// Each item is a tuple of the task's positional arguments.
+pub(crate) struct Starred<A>(PhantomData<fn() -> A>);
 
-impl<T: Task> CallInput<T> for Starred {
-    type Item = T::Args;
+impl<T: Task, A: ArgsOf<T::Params>> CallInput<T> for Starred<A> {
+    type Item = A;
 
     #[inline]
-    fn into_args(item: T::Args) -> T::Args {
-        item
+    fn call(item: A, kwargs: T::Kwargs<'_>) -> T::Output {
+        let mut held = item.hold();
+        T::call(A::args(&mut held), kwargs)
     }
 
     #[inline]
-    fn encode_into(item: &T::Args, buffer: &mut Vec<u8>) {
-        wire::append_args(buffer, T::NAME, item)
+    fn encode_into(item: &A, buffer: &mut Vec<u8>) {
+        wire::append_args(buffer, T::NAME, &AsArgs::<A, T::Params>::new(item))
     }
 }
 
-/// Each item is the task's only positional argument.
-pub(crate) struct Single;
+/// Each item is the task's only positional argument (of kind `F`).
+pub(crate) struct Single<A, F>(PhantomData<fn() -> (A, F)>);
 
-impl<T, A> CallInput<T> for Single
+impl<T, F, A> CallInput<T> for Single<A, F>
 where
-    T: Task<Args = (A,)>,
-    A: Serialize + Send + 'static,
+    T: Task<Params = (F,)>,
+    F: Param,
+    A: ArgOf<F>,
 {
     type Item = A;
 
     #[inline]
-    fn into_args(item: A) -> (A,) {
-        (item,)
+    fn call(item: A, kwargs: T::Kwargs<'_>) -> T::Output {
+        let mut held = item.hold();
+        T::call((A::arg(&mut held),), kwargs)
     }
 
-    /// `(&A,)` encodes exactly as `(A,)` does.
+    /// Encodes exactly as the one-element argument tuple does.
     #[inline]
     fn encode_into(item: &A, buffer: &mut Vec<u8>) {
-        wire::append_args(buffer, T::NAME, &(item,))
+        wire::append_args(buffer, T::NAME, &AsOneArg::<A, F>::new(item))
     }
 }

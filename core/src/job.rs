@@ -15,6 +15,7 @@ use crate::error::{Error, Side};
 use crate::input::CallInput;
 use crate::panic::TaskScope;
 use crate::registry;
+use crate::scope::ScopeToken;
 use crate::slab::SlabRc;
 use crate::slots::InputRange;
 use crate::task::Task;
@@ -343,25 +344,53 @@ impl Drop for Job {
 }
 
 /// The typed job: `items` are the calls (held as `M` says), `sink` receives the outcome.
-struct ChunkJob<T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
+///
+/// The items and keyword arguments may borrow the caller's data (for `'k` and whatever `M::Item`
+/// borrows); see [`new_job`] for why no job outlives those borrows.
+struct ChunkJob<'k, T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
     items: CallItems<M::Item>,
     calls: usize,
-    kwargs: Arc<T::Kwargs>,
+    kwargs: Arc<T::Kwargs<'k>>,
     sink: Option<D>,
     _input: PhantomData<fn() -> M>,
+    /// Declared last, so it is dropped last: the scope that waits for this job learns that it is
+    /// gone only after everything else in it is.
+    _scope: Option<ScopeToken>,
 }
 
-pub(crate) fn new_job<T: Task, M: CallInput<T>, D: Deliver<T::Output>>(
+/// A job of calls to `T`, whose outcome goes to `sink`.
+///
+/// # Safety
+///
+/// A [`Job`] is `'static` to its backend, which may keep it on any thread for as long as it
+/// likes; this erases the lifetimes of what the job borrows (the items, `M::Item`, and the keyword
+/// arguments, `'k`). The caller must make sure every borrow outlives the job: either nothing is
+/// borrowed (every type involved is `'static`, as the pool's `'static`-bound calls require), or
+/// `scope` is the token of a scope that waits, before those borrows end, until every job holding
+/// one of its tokens has been dropped (`scope.rs`). The job drops its token last, after its items,
+/// its keyword arguments and its sink.
+pub(crate) unsafe fn new_job<'j, 'k: 'j, T, M, D>(
     items: CallItems<M::Item>,
-    kwargs: Arc<T::Kwargs>,
+    kwargs: Arc<T::Kwargs<'k>>,
     sink: D,
-) -> Job {
+    scope: Option<ScopeToken>,
+) -> Job
+where
+    T: Task,
+    M: CallInput<T> + 'j,
+    D: Deliver<T::Output>,
+{
     let calls = items.as_slice().len();
-    let job = ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData };
-    Job { kind: Some(JobKind::Chunk(Box::new(job))), retries: 0 }
+    let job: Box<dyn ErasedJob + 'j> =
+        Box::new(ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData, _scope: scope });
+    // SAFETY: only the lifetime bound of the trait object changes (same layout); the caller
+    // guarantees the job is dropped before `'j` (what the items and keyword arguments borrow)
+    // ends.
+    let job: Box<dyn ErasedJob> = unsafe { std::mem::transmute::<Box<dyn ErasedJob + 'j>, Box<dyn ErasedJob>>(job) };
+    Job { kind: Some(JobKind::Chunk(job)), retries: 0 }
 }
 
-impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {
+impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<'_, T, M, D> {
     fn take_items(&mut self) -> CallItems<M::Item> {
         std::mem::replace(&mut self.items, CallItems::Owned(Vec::new()))
     }
@@ -373,7 +402,7 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<T, M, D> {
     }
 }
 
-impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, M, D> {
+impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_, T, M, D> {
     fn task_name(&self) -> &'static str {
         T::NAME
     }
@@ -387,7 +416,7 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, 
         let Some(sink) = self.sink.take() else { return };
         let kwargs = &*self.kwargs;
         let scope = TaskScope::enter();
-        let call = |item| T::call(M::into_args(item), T::Kwargs::clone(kwargs));
+        let call = |item| M::call(item, T::Kwargs::clone(kwargs));
         sink.run_chunk(items, Calls { scope: &scope, task: T::NAME, call });
     }
 
@@ -424,7 +453,7 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<T, 
     }
 }
 
-impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> Drop for ChunkJob<T, M, D> {
+impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> Drop for ChunkJob<'_, T, M, D> {
     /// A job dropped unrun (a backend shutting down, a bug) still answers: every call is
     /// cancelled.
     fn drop(&mut self) {

@@ -15,9 +15,11 @@ mod input;
 mod job;
 mod lifecycle;
 mod panic;
+pub mod param;
 mod pool;
 pub mod registry;
 pub mod scheduler;
+mod scope;
 mod slab;
 mod slots;
 mod stream;
@@ -30,8 +32,9 @@ pub use handle::AsyncResult;
 pub use job::Job;
 pub use panic::{catch_task_panic, payload_message, TaskScope};
 pub use pool::{cpu_count, Pool, PoolBuilder, DEFAULT_BACKEND};
-pub use stream::{Imap, OneArg};
-pub use task::{IntoTaskCall, Task, TaskCall};
+pub use scope::Scope;
+pub use stream::Imap;
+pub use task::{Args, IntoTaskCall, Task, TaskCall};
 pub use wire::{EncodedCalls, RemoteError};
 
 /// The `inventory` crate, to register a [`BackendFactory`] with `parapool::inventory::submit!`.

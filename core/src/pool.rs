@@ -5,7 +5,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
-use serde::Serialize;
 
 use crate::apply::apply_job;
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
@@ -17,12 +16,14 @@ use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, CallItems, Deliver, Job};
 use crate::lifecycle::Stage;
 use crate::panic::{install_hook, payload_message};
+use crate::param::{ArgOf, ArgsOf, Param};
+use crate::scope::{run_scoped, ScopeState, ScopeToken};
 use crate::slots::InputBuffer;
-use crate::stream::{Imap, OneArg};
-use crate::task::{IntoTaskCall, Task, TaskCall};
+use crate::stream::Imap;
+use crate::task::{Args, IntoTaskCall, Task, TaskCall};
 
 /// The output type of whatever is passed as "the function".
-type OutputOf<C> = <<C as IntoTaskCall>::Task as Task>::Output;
+pub(crate) type OutputOf<'k, C> = <<C as IntoTaskCall<'k>>::Task as Task>::Output;
 
 /// The backend a pool uses when neither the code nor `PARAPOOL_BACKEND` names one.
 pub const DEFAULT_BACKEND: &str = "thread";
@@ -102,13 +103,118 @@ impl PoolInner {
     }
 
     /// Submits one chunk of calls to task `T` whose outcome goes to `sink`.
-    pub(crate) fn submit_chunk<T: Task, D: Deliver<T::Output>>(
+    ///
+    /// # Safety
+    ///
+    /// As for [`new_job`]: unless the items and keyword arguments are `'static`, `scope` belongs
+    /// to a scope that outlives what they borrow.
+    pub(crate) unsafe fn submit_chunk<'j, 'k: 'j, T: Task, M: CallInput<T> + 'j, D: Deliver<T::Output>>(
         &self,
-        items: CallItems<T::Args>,
-        kwargs: Arc<T::Kwargs>,
+        items: CallItems<M::Item>,
+        kwargs: Arc<T::Kwargs<'k>>,
         sink: D,
+        scope: Option<&Arc<ScopeState>>,
     ) -> Result<(), Error> {
-        self.submit_job(new_job::<T, Starred, D>(items, kwargs, sink))
+        // SAFETY: the caller's guarantee.
+        self.submit_job(unsafe { new_job::<T, M, D>(items, kwargs, sink, scope.map(ScopeToken::new)) })
+    }
+
+    /// `apply_async`, within `scope` if any.
+    ///
+    /// # Safety
+    ///
+    /// Unless `args` and `kwargs` are `'static`, `scope` belongs to a scope that outlives what
+    /// they borrow.
+    pub(crate) unsafe fn apply_async<'a, T: Task>(
+        &self,
+        args: Args<'a, T>,
+        kwargs: T::Kwargs<'a>,
+        scope: Option<&Arc<ScopeState>>,
+    ) -> Result<AsyncResult<T::Output>, Error> {
+        // SAFETY: the caller's guarantee.
+        let (handle, job) = unsafe { apply_job::<T>(args, kwargs, scope.map(ScopeToken::new)) };
+        self.submit_job(job)?;
+        Ok(handle)
+    }
+
+    /// `map_async`, within `scope` if any.
+    ///
+    /// # Safety
+    ///
+    /// As for [`submit_chunk`](Self::submit_chunk).
+    pub(crate) unsafe fn map_async<'j, 'k: 'j, T, F, A>(
+        &self,
+        call: TaskCall<'k, T>,
+        items: impl Iterator<Item = A>,
+        scope: Option<&Arc<ScopeState>>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, Error>
+    where
+        T: Task<Params = (F,)>,
+        F: Param,
+        A: ArgOf<F> + 'j,
+    {
+        // SAFETY: the caller's guarantee.
+        unsafe { self.submit_map::<T, Single<A, F>>(call, items, scope) }
+    }
+
+    /// `starmap_async`, within `scope` if any.
+    ///
+    /// # Safety
+    ///
+    /// As for [`submit_chunk`](Self::submit_chunk).
+    pub(crate) unsafe fn starmap_async<'j, 'k: 'j, T: Task, A: ArgsOf<T::Params> + 'j>(
+        &self,
+        call: TaskCall<'k, T>,
+        items: impl Iterator<Item = A>,
+        scope: Option<&Arc<ScopeState>>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
+        // SAFETY: the caller's guarantee.
+        unsafe { self.submit_map::<T, Starred<A>>(call, items, scope) }
+    }
+
+    /// Chunks `args` and submits them; the handle completes when the last chunk does.
+    ///
+    /// # Safety
+    ///
+    /// As for [`submit_chunk`](Self::submit_chunk).
+    unsafe fn submit_map<'j, 'k: 'j, T: Task, M: CallInput<T> + 'j>(
+        &self,
+        call: TaskCall<'k, T>,
+        args: impl Iterator<Item = M::Item>,
+        scope: Option<&Arc<ScopeState>>,
+    ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
+        // Checked before the input is consumed; checked again (and held) when submitting.
+        drop(self.open()?);
+        if call.chunksize == Some(0) {
+            return Err(Error::ZeroChunksize);
+        }
+        let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
+            .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
+        let items = args.len();
+        let chunks = chunking::plan(items, self.workers(), call.chunksize);
+        let kwargs = Arc::new(call.kwargs);
+        let token = || scope.map(ScopeToken::new);
+        let (handle, completer) = pending();
+        match chunks.len() {
+            0 => completer.complete(Ok(Vec::new())),
+            // SAFETY (both): the caller's guarantee.
+            1 => self.submit_job(unsafe {
+                new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer), token())
+            })?,
+            _ => {
+                let ranges = InputBuffer::split(args, &chunks);
+                let collector = SlotCollector::new(items, chunks, completer);
+                let jobs = ranges
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, range)| unsafe {
+                        new_job::<T, M, _>(CallItems::Range(range), Arc::clone(&kwargs), collector.sink(index), token())
+                    })
+                    .collect();
+                self.submit_batch(jobs)?;
+            }
+        }
+        Ok(handle)
     }
 
     fn stop_backend(&self, mode: Shutdown) {
@@ -221,20 +327,31 @@ impl Pool {
     }
 
     /// Runs `task(args, kwargs)` and waits for the result. `kwargs` may be `()` for the defaults.
+    /// The arguments may borrow: the call returns only after the job is gone.
     ///
     /// ```
-    /// # #[parapool::task] fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+    /// # #[parapool::task] fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
     /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
     /// let pool = parapool::Pool::inline()?;
-    /// assert_eq!(pool.apply(count_letters, ("patience".into(),), ())?, 8);
-    /// assert_eq!(pool.apply(count_letters, ("patience".into(),), count_letters::kwargs().letter("e"))?, 2);
+    /// assert_eq!(pool.apply(count_letters, ("patience",), ())?, 8);
+    /// let word = String::from("patience");
+    /// assert_eq!(pool.apply(count_letters, (&word,), count_letters::kwargs().letter("e"))?, 2);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn apply<T: Task>(&self, task: T, args: T::Args, kwargs: impl Into<T::Kwargs>) -> Result<T::Output, Error> {
-        self.apply_async(task, args, kwargs)?.get()
+    pub fn apply<'a, T: Task>(
+        &self,
+        _task: T,
+        args: Args<'a, T>,
+        kwargs: impl Into<T::Kwargs<'a>>,
+    ) -> Result<T::Output, Error> {
+        let kwargs = kwargs.into();
+        // SAFETY: the job holds a token of the scope, which waits for it before returning.
+        run_scoped(|scope| unsafe { self.inner.apply_async::<T>(args, kwargs, Some(scope)) }?.get())
     }
 
-    /// Submits `task(args, kwargs)` and returns a handle at once.
+    /// Submits `task(args, kwargs)` and returns a handle at once. The arguments must be owned
+    /// (`'static`); to pass borrowed ones, call [`Scope::apply_async`](crate::Scope::apply_async)
+    /// inside [`scope`](Pool::scope).
     ///
     /// ```
     /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -244,15 +361,18 @@ impl Pool {
     /// assert_eq!(values, vec![0, 2, 4]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn apply_async<T: Task>(
+    pub fn apply_async<'a, T: Task>(
         &self,
         _task: T,
-        args: T::Args,
-        kwargs: impl Into<T::Kwargs>,
-    ) -> Result<AsyncResult<T::Output>, Error> {
-        let (handle, job) = apply_job::<T>(args, kwargs.into());
-        self.inner.submit_job(job)?;
-        Ok(handle)
+        args: Args<'a, T>,
+        kwargs: impl Into<T::Kwargs<'a>>,
+    ) -> Result<AsyncResult<T::Output>, Error>
+    where
+        Args<'a, T>: 'static,   // borrowed arguments: call `s.apply_async` inside `pool.scope(|s| ..)`
+        T::Kwargs<'a>: 'static, // borrowed keyword arguments: use `pool.scope(|s| ..)`
+    {
+        // SAFETY: nothing borrowed (`'static`).
+        unsafe { self.inner.apply_async::<T>(args, kwargs.into(), None) }
     }
 
     /// Calls the task on every item and returns the outputs in input order. The items are split
@@ -260,23 +380,40 @@ impl Pool {
     /// runs and the first failure in input order is returned; use [`imap`](Pool::imap) for each
     /// item's own result.
     ///
+    /// The items may borrow: `pool.map(count_letters, &words)` lends each `&String` to a `&str`
+    /// parameter (see [`param`](crate::param) for what each parameter kind accepts), and the call
+    /// returns only after every job is gone.
+    ///
     /// ```
     /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+    /// # #[parapool::task] fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
+    /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
     /// let pool = parapool::Pool::inline()?;
     /// assert_eq!(pool.map(double, vec![1, 2, 3])?, vec![2, 4, 6]);
+    /// let words: Vec<String> = ["map", "entry"].map(String::from).to_vec();
+    /// assert_eq!(pool.map(count_letters, &words)?, vec![3, 5]);
+    /// assert_eq!(pool.map(count_letters, words.iter())?, vec![3, 5]);
+    /// assert_eq!(pool.map(count_letters, vec!["hall"])?, vec![4]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn map<C, A, I>(&self, call: C, items: I) -> Result<Vec<OutputOf<C>>, Error>
+    pub fn map<'k, C, F, I>(&self, call: C, items: I) -> Result<Vec<OutputOf<'k, C>>, Error>
     where
-        C: IntoTaskCall,
-        C::Task: Task<Args = (A,)>,
-        A: Serialize + Send + 'static,
-        I: IntoIterator<Item = A>,
+        C: IntoTaskCall<'k>,
+        C::Task: Task<Params = (F,)>,
+        F: Param,
+        I: IntoIterator,
+        I::Item: ArgOf<F>,
     {
-        self.map_async(call, items)?.get()
+        let call = call.into_task_call();
+        // SAFETY: the jobs hold tokens of the scope, which waits for them before returning.
+        run_scoped(|scope| {
+            unsafe { self.inner.map_async::<C::Task, F, I::Item>(call, items.into_iter(), Some(scope)) }?.get()
+        })
     }
 
-    /// Like [`map`](Pool::map), but returns a handle at once.
+    /// Like [`map`](Pool::map), but returns a handle at once. The items must be owned
+    /// (`'static`); to map over borrowed ones, call [`Scope::map_async`](crate::Scope::map_async)
+    /// inside [`scope`](Pool::scope).
     ///
     /// ```
     /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -285,17 +422,20 @@ impl Pool {
     /// assert_eq!(handle.get()?, vec![2, 4, 6]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn map_async<C, A, I>(&self, call: C, items: I) -> Result<AsyncResult<Vec<OutputOf<C>>>, Error>
+    pub fn map_async<'k, C, F, I>(&self, call: C, items: I) -> Result<AsyncResult<Vec<OutputOf<'k, C>>>, Error>
     where
-        C: IntoTaskCall,
-        C::Task: Task<Args = (A,)>,
-        A: Serialize + Send + 'static,
-        I: IntoIterator<Item = A>,
+        C: IntoTaskCall<'k>,
+        C::Task: Task<Params = (F,)>,
+        F: Param,
+        I: IntoIterator,
+        I::Item: ArgOf<F> + 'static, // borrowed items: call `s.map_async` inside `pool.scope(|s| ..)`
+        <C::Task as Task>::Kwargs<'k>: 'static, // borrowed keyword arguments: use `pool.scope(|s| ..)`
     {
-        self.submit_map::<C::Task, Single>(call.into_task_call(), items.into_iter())
+        // SAFETY: nothing borrowed (`'static`).
+        unsafe { self.inner.map_async::<C::Task, F, I::Item>(call.into_task_call(), items.into_iter(), None) }
     }
 
-    /// Like [`map`](Pool::map), but each item is a tuple of positional arguments.
+    /// Like [`map`](Pool::map), but each item is a tuple of positional arguments, which may borrow.
     ///
     /// ```
     /// # #[parapool::task] fn add(a: i32, b: i32) -> i32 { a + b }
@@ -303,15 +443,21 @@ impl Pool {
     /// assert_eq!(pool.starmap(add, vec![(1, 2), (3, 4)])?, vec![3, 7]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn starmap<C, I>(&self, call: C, items: I) -> Result<Vec<OutputOf<C>>, Error>
+    pub fn starmap<'k, C, I>(&self, call: C, items: I) -> Result<Vec<OutputOf<'k, C>>, Error>
     where
-        C: IntoTaskCall,
-        I: IntoIterator<Item = <C::Task as Task>::Args>,
+        C: IntoTaskCall<'k>,
+        I: IntoIterator,
+        I::Item: ArgsOf<<C::Task as Task>::Params>,
     {
-        self.starmap_async(call, items)?.get()
+        let call = call.into_task_call();
+        // SAFETY: the jobs hold tokens of the scope, which waits for them before returning.
+        run_scoped(|scope| {
+            unsafe { self.inner.starmap_async::<C::Task, I::Item>(call, items.into_iter(), Some(scope)) }?.get()
+        })
     }
 
-    /// Like [`starmap`](Pool::starmap), but returns a handle at once.
+    /// Like [`starmap`](Pool::starmap), but returns a handle at once; the tuples must be owned
+    /// (`'static`), or use [`Scope::starmap_async`](crate::Scope::starmap_async).
     ///
     /// ```
     /// # #[parapool::task] fn add(a: i32, b: i32) -> i32 { a + b }
@@ -319,16 +465,21 @@ impl Pool {
     /// assert_eq!(pool.starmap_async(add, vec![(1, 2), (3, 4)])?.get()?, vec![3, 7]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn starmap_async<C, I>(&self, call: C, items: I) -> Result<AsyncResult<Vec<OutputOf<C>>>, Error>
+    pub fn starmap_async<'k, C, I>(&self, call: C, items: I) -> Result<AsyncResult<Vec<OutputOf<'k, C>>>, Error>
     where
-        C: IntoTaskCall,
-        I: IntoIterator<Item = <C::Task as Task>::Args>,
+        C: IntoTaskCall<'k>,
+        I: IntoIterator,
+        I::Item: ArgsOf<<C::Task as Task>::Params> + 'static, // borrowed: use `pool.scope(|s| ..)`
+        <C::Task as Task>::Kwargs<'k>: 'static,               // borrowed keyword arguments: use `pool.scope(|s| ..)`
     {
-        self.submit_map::<C::Task, Starred>(call.into_task_call(), items.into_iter())
+        // SAFETY: nothing borrowed (`'static`).
+        unsafe { self.inner.starmap_async::<C::Task, I::Item>(call.into_task_call(), items.into_iter(), None) }
     }
 
     /// Streams the outputs in input order, consuming the input lazily with a bounded number of
-    /// chunks in flight. Each item has its own `Result`.
+    /// chunks in flight. Each item has its own `Result`. The items must be owned (`'static`); to
+    /// stream over borrowed ones, call [`Scope::imap`](crate::Scope::imap) inside
+    /// [`scope`](Pool::scope).
     ///
     /// ```
     /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -337,14 +488,17 @@ impl Pool {
     /// assert_eq!(out?, vec![2, 4, 6]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn imap<C, A, I>(&self, call: C, items: I) -> Imap<C::Task, OneArg<I::IntoIter, A>>
+    pub fn imap<'k, C, F, I>(&self, call: C, items: I) -> Imap<'k, C::Task, I::IntoIter>
     where
-        C: IntoTaskCall,
-        C::Task: Task<Args = (A,)>,
-        I: IntoIterator<Item = A>,
+        C: IntoTaskCall<'k>,
+        C::Task: Task<Params = (F,)>,
+        F: Param,
+        I: IntoIterator,
+        I::Item: ArgOf<F> + 'static, // borrowed items: call `s.imap` inside `pool.scope(|s| ..)`
+        <C::Task as Task>::Kwargs<'k>: 'static, // borrowed keyword arguments: use `pool.scope(|s| ..)`
     {
-        let input = items.into_iter().map(wrap_one as fn(A) -> (A,));
-        Imap::new(Arc::clone(&self.inner), call.into_task_call(), input, true)
+        // SAFETY: nothing borrowed (`'static`).
+        unsafe { Imap::new(Arc::clone(&self.inner), call.into_task_call(), items.into_iter(), true, None) }
     }
 
     /// Like [`imap`](Pool::imap), but yields each chunk's results as soon as it completes.
@@ -357,14 +511,25 @@ impl Pool {
     /// assert_eq!(out, vec![2, 4, 6]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn imap_unordered<C, A, I>(&self, call: C, items: I) -> Imap<C::Task, OneArg<I::IntoIter, A>>
+    pub fn imap_unordered<'k, C, F, I>(&self, call: C, items: I) -> Imap<'k, C::Task, I::IntoIter>
     where
-        C: IntoTaskCall,
-        C::Task: Task<Args = (A,)>,
-        I: IntoIterator<Item = A>,
+        C: IntoTaskCall<'k>,
+        C::Task: Task<Params = (F,)>,
+        F: Param,
+        I: IntoIterator,
+        I::Item: ArgOf<F> + 'static, // borrowed items: call `s.imap_unordered` inside `pool.scope(|s| ..)`
+        <C::Task as Task>::Kwargs<'k>: 'static, // borrowed keyword arguments: use `pool.scope(|s| ..)`
     {
-        let input = items.into_iter().map(wrap_one as fn(A) -> (A,));
-        Imap::new(Arc::clone(&self.inner), call.into_task_call(), input, false)
+        // SAFETY: nothing borrowed (`'static`).
+        unsafe { Imap::new(Arc::clone(&self.inner), call.into_task_call(), items.into_iter(), false, None) }
+    }
+
+    pub(crate) fn inner(&self) -> &PoolInner {
+        &self.inner
+    }
+
+    pub(crate) fn inner_arc(&self) -> Arc<PoolInner> {
+        Arc::clone(&self.inner)
     }
 
     /// Stops accepting work; queued work still runs. Idempotent.
@@ -399,42 +564,6 @@ impl Pool {
         self.inner.stop_backend(Shutdown::Drain);
         Ok(())
     }
-
-    /// Chunks `args` and submits them; the handle completes when the last chunk does.
-    fn submit_map<T: Task, M: CallInput<T>>(
-        &self,
-        call: TaskCall<T>,
-        args: impl Iterator<Item = M::Item>,
-    ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
-        // Checked before the input is consumed; checked again (and held) when submitting.
-        drop(self.inner.open()?);
-        if call.chunksize == Some(0) {
-            return Err(Error::ZeroChunksize);
-        }
-        let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
-            .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
-        let items = args.len();
-        let chunks = chunking::plan(items, self.workers(), call.chunksize);
-        let kwargs = Arc::new(call.kwargs);
-        let (handle, completer) = pending();
-        match chunks.len() {
-            0 => completer.complete(Ok(Vec::new())),
-            1 => self.inner.submit_job(new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer)))?,
-            _ => {
-                let ranges = InputBuffer::split(args, &chunks);
-                let collector = SlotCollector::new(items, chunks, completer);
-                let jobs = ranges
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, range)| {
-                        new_job::<T, M, _>(CallItems::Range(range), Arc::clone(&kwargs), collector.sink(index))
-                    })
-                    .collect();
-                self.inner.submit_batch(jobs)?;
-            }
-        }
-        Ok(handle)
-    }
 }
 
 /// Collects the input of an eager call. An exact-size input is collected in one allocation (in
@@ -451,10 +580,6 @@ fn collect_input<A>(input: impl Iterator<Item = A>) -> Vec<A> {
             all
         }
     }
-}
-
-fn wrap_one<A>(item: A) -> (A,) {
-    (item,)
 }
 
 impl Drop for Pool {

@@ -11,15 +11,20 @@ use std::sync::Arc;
 use crate::chunking::{auto_chunksize, stream_chunksize};
 use crate::collect::StreamShared;
 use crate::error::Error;
+use crate::input::Single;
 use crate::job::{CallItems, ChunkResults};
 use crate::panic::payload_message;
+use crate::param::{ArgOf, Param};
 use crate::pool::PoolInner;
+use crate::scope::ScopeState;
 use crate::task::{Task, TaskCall};
 
-/// The input of an `imap` over a one-argument task: each item becomes a one-element tuple.
-pub type OneArg<I, A> = std::iter::Map<I, fn(A) -> (A,)>;
-
-/// The results of an `imap` (input order) or `imap_unordered` (completion order) call.
+/// The results of an `imap` (input order) or `imap_unordered` (completion order) call: an
+/// iterator over `Result<T::Output, Error>`, one per input item, reading the input iterator `I`
+/// as it goes. `'k` is how long the keyword arguments borrow.
+///
+/// Dropping it (or forgetting it) leaves the chunks in flight to finish on their own; their
+/// results are dropped.
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u64) -> u64 { 2 * x }
@@ -30,10 +35,12 @@ pub type OneArg<I, A> = std::iter::Map<I, fn(A) -> (A,)>;
 /// # Ok::<(), parapool::Error>(())
 /// ```
 #[must_use = "an imap does nothing unless iterated"]
-pub struct Imap<T: Task, I> {
+pub struct Imap<'k, T: Task, I> {
     pool: Arc<PoolInner>,
     input: Option<I>,
-    kwargs: Arc<T::Kwargs>,
+    kwargs: Arc<T::Kwargs<'k>>,
+    /// The scope whose tokens the jobs hold, when the items or keyword arguments borrow.
+    scope: Option<Arc<ScopeState>>,
     fixed_chunksize: Option<usize>,
     shared: Arc<StreamShared<T::Output>>,
     window: usize,
@@ -43,8 +50,24 @@ pub struct Imap<T: Task, I> {
     pending_error: Option<Error>,
 }
 
-impl<T: Task, I: Iterator<Item = T::Args>> Imap<T, I> {
-    pub(crate) fn new(pool: Arc<PoolInner>, call: TaskCall<T>, input: I, ordered: bool) -> Self {
+impl<'k, T, F, I> Imap<'k, T, I>
+where
+    T: Task<Params = (F,)>,
+    F: Param,
+    I: Iterator,
+    I::Item: ArgOf<F>,
+{
+    /// # Safety
+    ///
+    /// Unless the items and keyword arguments are `'static`, `scope` is the state of a scope
+    /// that outlives what they borrow (and this stream: the scope's closure holds it).
+    pub(crate) unsafe fn new(
+        pool: Arc<PoolInner>,
+        call: TaskCall<'k, T>,
+        input: I,
+        ordered: bool,
+        scope: Option<&Arc<ScopeState>>,
+    ) -> Self {
         let workers = pool.workers();
         let fixed_chunksize = call.chunksize.or_else(|| match input.size_hint() {
             (low, Some(high)) if low == high => Some(auto_chunksize(low, workers)),
@@ -58,6 +81,7 @@ impl<T: Task, I: Iterator<Item = T::Args>> Imap<T, I> {
             input: if pending_error.is_some() { None } else { Some(input) },
             pool,
             kwargs: Arc::new(call.kwargs),
+            scope: scope.cloned(),
             fixed_chunksize,
             shared: StreamShared::new(ordered),
             window: 2 * workers.max(1),
@@ -98,7 +122,17 @@ impl<T: Task, I: Iterator<Item = T::Args>> Imap<T, I> {
             }
             let sink = self.shared.sink(self.submitted);
             let kwargs = Arc::clone(&self.kwargs);
-            match self.pool.submit_chunk::<T, _>(CallItems::Owned(chunk), kwargs, sink) {
+            // SAFETY: the items and keyword arguments are `'static`, or `scope` outlives them
+            // (`Imap::new`'s contract).
+            let submitted = unsafe {
+                self.pool.submit_chunk::<T, Single<I::Item, F>, _>(
+                    CallItems::Owned(chunk),
+                    kwargs,
+                    sink,
+                    self.scope.as_ref(),
+                )
+            };
+            match submitted {
                 Ok(()) => self.submitted += 1,
                 Err(error) => {
                     self.pending_error = Some(error);
@@ -109,7 +143,13 @@ impl<T: Task, I: Iterator<Item = T::Args>> Imap<T, I> {
     }
 }
 
-impl<T: Task, I: Iterator<Item = T::Args>> Iterator for Imap<T, I> {
+impl<T, F, I> Iterator for Imap<'_, T, I>
+where
+    T: Task<Params = (F,)>,
+    F: Param,
+    I: Iterator,
+    I::Item: ArgOf<F>,
+{
     type Item = Result<T::Output, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -2,7 +2,9 @@
 //! arguments and call options (Python's `functools.partial`, plus a chunk size).
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::param::Params;
 
 /// A function that a [`Pool`](crate::Pool) can run on any backend.
 ///
@@ -11,46 +13,59 @@ use serde::Serialize;
 /// under [`Task::NAME`] so a worker process can find it, and still lets you call the function
 /// directly as plain Rust.
 ///
-/// The bounds are the same for every backend — serde for arguments, keyword arguments and output,
-/// plus `Send + 'static` — so switching backend at run time never needs a code change.
+/// Parameters may be borrowed (`&str`, `&[u8]`, `&[T]`, `&T`) or owned (any serde type that is
+/// `Send + 'static`); see [`param`](crate::param) for what a caller may pass for each. The bounds
+/// are the same for every backend, so switching backend at run time never needs a code change.
 ///
 /// ```
 /// use parapool::Task;
 ///
 /// #[parapool::task]
-/// fn add(a: i64, b: i64, #[kwarg(default = 1)] scale: i64) -> i64 {
+/// fn add(a: i64, b: &i64, #[kwarg(default = 1)] scale: i64) -> i64 {
 ///     (a + b) * scale
 /// }
 ///
-/// assert_eq!(add(2, 3, 10), 50); // still a plain function
+/// assert_eq!(add(2, &3, 10), 50); // still a plain function
 /// assert!(<add as Task>::NAME.ends_with("::add"));
-/// assert_eq!(add::call((2, 3), add::kwargs()), 5);
+/// assert_eq!(add::call((2, &3), add::kwargs()), 5);
 /// ```
 pub trait Task: Copy + Send + Sync + 'static {
     /// The stable name the task is registered under: `module_path::fn_name`.
     const NAME: &'static str;
-    /// The positional arguments, as a tuple (`(String,)` for one argument).
-    type Args: Serialize + DeserializeOwned + Send + 'static;
-    /// The keyword arguments: a generated struct with defaults, or `()` when there are none.
-    type Kwargs: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static;
+    /// The kinds of the positional parameters, as a tuple (`(Str, Owned<u32>)` for
+    /// `fn f(word: &str, n: u32)`); [`Args`] is the argument tuple they make.
+    type Params: Params;
+    /// The keyword arguments: a generated struct with defaults, or `()` when there are none. It
+    /// borrows for `'k` when a keyword parameter is a reference.
+    type Kwargs<'k>: Serialize + Default + Clone + std::fmt::Debug + Send + Sync;
+    /// What the far side of a remote backend decodes the keyword arguments into (once per batch).
+    type KwargsWire<'w>: Deserialize<'w>;
     /// What the function returns.
     type Output: Serialize + DeserializeOwned + Send + 'static;
 
     /// Runs the function body with unpacked arguments.
-    fn call(args: Self::Args, kwargs: Self::Kwargs) -> Self::Output;
+    fn call(args: Args<'_, Self>, kwargs: Self::Kwargs<'_>) -> Self::Output;
+
+    /// The keyword arguments lent from their decoded form.
+    fn kwargs_from_wire<'a>(wire: &'a Self::KwargsWire<'_>) -> Self::Kwargs<'a>;
+
+    /// The same keyword arguments, seen as borrowing for a shorter time (what covariance gives
+    /// the concrete type, which generic code cannot see through the associated type).
+    #[doc(hidden)]
+    fn shorten_kwargs<'short, 'long: 'short>(kwargs: Self::Kwargs<'long>) -> Self::Kwargs<'short>;
 
     /// Binds keyword arguments for every call made through the result, like `functools.partial`.
     ///
     /// ```
-    /// # #[parapool::task] fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+    /// # #[parapool::task] fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
     /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
     /// use parapool::{Pool, Task};
     /// let pool = Pool::inline()?;
     /// let e = count_letters.with(count_letters::kwargs().letter("e"));
-    /// assert_eq!(pool.map(e, vec!["entry".to_string(), "map".to_string()])?, vec![1, 0]);
+    /// assert_eq!(pool.map(e, ["entry", "map"])?, vec![1, 0]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    fn with(self, kwargs: impl Into<Self::Kwargs>) -> TaskCall<Self> {
+    fn with<'k>(self, kwargs: impl Into<Self::Kwargs<'k>>) -> TaskCall<'k, Self> {
         TaskCall::new(self).with(kwargs)
     }
 
@@ -64,40 +79,60 @@ pub trait Task: Copy + Send + Sync + 'static {
     /// assert_eq!(pool.map(double.chunksize(2), 1..=5)?, vec![2, 4, 6, 8, 10]);
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    fn chunksize(self, items_per_job: usize) -> TaskCall<Self> {
+    fn chunksize(self, items_per_job: usize) -> TaskCall<'static, Self> {
         TaskCall::new(self).chunksize(items_per_job)
     }
 }
 
+/// The positional argument tuple of task `T`, borrowing for `'a` where a parameter is a
+/// reference: `(&'a str, u32)` for `fn f(word: &str, n: u32)`.
+pub type Args<'a, T> = <<T as Task>::Params as Params>::Args<'a>;
+
 /// A task with bound keyword arguments and call options; made by [`Task::with`] and
-/// [`Task::chunksize`], accepted wherever a task is.
+/// [`Task::chunksize`], accepted wherever a task is. `'k` is how long borrowed keyword arguments
+/// live (`'static` for literals and owned values).
 ///
 /// ```
-/// # #[parapool::task] fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+/// # #[parapool::task] fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
 /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
 /// use parapool::{Pool, Task};
 /// let pool = Pool::inline()?;
-/// let call = count_letters.with(count_letters::kwargs().letter("l")).chunksize(1);
-/// assert_eq!(pool.map(call, vec!["hall".to_string()])?, vec![2]);
+/// let letters = String::from("l");
+/// let call = count_letters.with(count_letters::kwargs().letter(&letters)).chunksize(1);
+/// assert_eq!(pool.map(call, ["hall"])?, vec![2]);
 /// # Ok::<(), parapool::Error>(())
 /// ```
-#[derive(Clone, Debug)]
-pub struct TaskCall<T: Task> {
+pub struct TaskCall<'k, T: Task> {
     pub(crate) task: T,
-    pub(crate) kwargs: T::Kwargs,
+    pub(crate) kwargs: T::Kwargs<'k>,
     pub(crate) chunksize: Option<usize>,
 }
 
-impl<T: Task> TaskCall<T> {
+impl<T: Task> Clone for TaskCall<'_, T> {
+    fn clone(&self) -> Self {
+        TaskCall { task: self.task, kwargs: self.kwargs.clone(), chunksize: self.chunksize }
+    }
+}
+
+impl<T: Task> std::fmt::Debug for TaskCall<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskCall")
+            .field("task", &T::NAME)
+            .field("kwargs", &self.kwargs)
+            .field("chunksize", &self.chunksize)
+            .finish()
+    }
+}
+
+impl<'k, T: Task> TaskCall<'k, T> {
     /// The task with default keyword arguments and automatic chunking.
     pub fn new(task: T) -> Self {
         TaskCall { task, kwargs: T::Kwargs::default(), chunksize: None }
     }
 
     /// Replaces the bound keyword arguments.
-    pub fn with(mut self, kwargs: impl Into<T::Kwargs>) -> Self {
-        self.kwargs = kwargs.into();
-        self
+    pub fn with<'j>(self, kwargs: impl Into<T::Kwargs<'j>>) -> TaskCall<'j, T> {
+        TaskCall { task: self.task, kwargs: kwargs.into(), chunksize: self.chunksize }
     }
 
     /// Sets the number of items per job for the map family. `0` is rejected when the call is
@@ -113,12 +148,13 @@ impl<T: Task> TaskCall<T> {
     }
 
     /// The bound keyword arguments.
-    pub fn kwargs(&self) -> &T::Kwargs {
+    pub fn kwargs(&self) -> &T::Kwargs<'k> {
         &self.kwargs
     }
 }
 
-/// Anything a `Pool` call accepts as "the function": a [`Task`] handle or a [`TaskCall`].
+/// Anything a `Pool` call accepts as "the function": a [`Task`] handle or a [`TaskCall`], with
+/// keyword arguments that live for `'k`.
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -126,23 +162,24 @@ impl<T: Task> TaskCall<T> {
 /// assert_eq!(double.into_task_call().kwargs(), &());
 /// assert_eq!(double.chunksize(3).into_task_call().kwargs(), &());
 /// ```
-pub trait IntoTaskCall {
+pub trait IntoTaskCall<'k> {
     /// The task being called.
     type Task: Task;
     /// Converts into a [`TaskCall`].
-    fn into_task_call(self) -> TaskCall<Self::Task>;
+    fn into_task_call(self) -> TaskCall<'k, Self::Task>;
 }
 
-impl<T: Task> IntoTaskCall for T {
+impl<'k, T: Task> IntoTaskCall<'k> for T {
     type Task = T;
-    fn into_task_call(self) -> TaskCall<T> {
+    fn into_task_call(self) -> TaskCall<'k, T> {
         TaskCall::new(self)
     }
 }
 
-impl<T: Task> IntoTaskCall for TaskCall<T> {
+/// A call whose keyword arguments live for `'long` can be used where they must live for `'k`.
+impl<'k, 'long: 'k, T: Task> IntoTaskCall<'k> for TaskCall<'long, T> {
     type Task = T;
-    fn into_task_call(self) -> TaskCall<T> {
-        self
+    fn into_task_call(self) -> TaskCall<'k, T> {
+        TaskCall { task: self.task, kwargs: T::shorten_kwargs(self.kwargs), chunksize: self.chunksize }
     }
 }

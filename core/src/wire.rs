@@ -22,11 +22,10 @@
 //! The keyword arguments are encoded once per batch, as one plain postcard value.
 
 use postcard::ser_flavors::Flavor;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Side};
-use crate::task::Task;
+use crate::task::{Args, Task};
 
 /// Arguments record: the call's argument tuple follows.
 pub const ARGS: u8 = 1;
@@ -90,9 +89,9 @@ pub struct EncodedCalls {
 /// assert_eq!((calls.task, calls.calls), (<double as parapool::Task>::NAME, 2));
 /// # Ok::<(), parapool::Error>(())
 /// ```
-pub fn encode_calls<'a, T: Task>(
-    kwargs: &T::Kwargs,
-    args: impl IntoIterator<Item = &'a T::Args>,
+pub fn encode_calls<'x, 'a: 'x, T: Task>(
+    kwargs: &T::Kwargs<'_>,
+    args: impl IntoIterator<Item = &'x Args<'a, T>>,
 ) -> Result<EncodedCalls, Error> {
     let mut buffer = Vec::new();
     let mut calls = 0;
@@ -321,8 +320,8 @@ impl<'a> Reader<'a> {
         Some((tag, payload))
     }
 
-    /// Decodes a record's payload.
-    fn decode<V: DeserializeOwned>(payload: &[u8], task: &str, side: Side) -> Result<V, Error> {
+    /// Decodes a record's payload, borrowing from it where `V` borrows.
+    fn decode<V: Deserialize<'a>>(payload: &'a [u8], task: &str, side: Side) -> Result<V, Error> {
         postcard::from_bytes(payload).map_err(|e| Error::Serialization {
             task: task.to_owned(),
             side,
@@ -336,8 +335,9 @@ impl<'a> Reader<'a> {
     }
 
     /// The next call's arguments (an arguments buffer), or the error that stands for them.
+    /// Borrowed parts of `A` (`&str`, `&[u8]`) point into the buffer.
     #[inline]
-    pub fn args<A: DeserializeOwned>(&mut self, task: &str) -> Result<A, Error> {
+    pub fn args<A: Deserialize<'a>>(&mut self, task: &str) -> Result<A, Error> {
         let payload = self.payload(task, [ARGS, UNSENT], Side::Args, "the arguments end before this call")?;
         Self::decode(payload, task, Side::Args)
     }
@@ -350,7 +350,7 @@ impl<'a> Reader<'a> {
 
     /// The next call's outcome (an outcomes buffer).
     #[inline]
-    pub fn outcome<O: DeserializeOwned>(&mut self, task: &str) -> Result<O, Error> {
+    pub fn outcome<O: Deserialize<'a>>(&mut self, task: &str) -> Result<O, Error> {
         Self::decode(self.outcome_payload(task)?, task, Side::Output)
     }
 

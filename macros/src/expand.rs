@@ -7,8 +7,8 @@ use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, Path, ReturnType, Type};
 
 use crate::attrs::{path_to_string, TaskOptions};
-use crate::parse::{self, TaskFn};
-use crate::types;
+use crate::parse::{self, Kwarg, TaskFn};
+use crate::types::{self, Kind};
 
 /// The whole expansion of `#[task(attr)] item`.
 pub(crate) fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -50,25 +50,82 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
         ReturnType::Type(_, ty) => ty.to_token_stream(),
     };
     let all_types: Vec<&Type> = inputs.iter().map(|input| &*input.ty).collect();
-    // Spanned at the parameter list: an unmet `Task::Args` bound is reported there.
-    let args_ty = quote_spanned!(*params_span=> (#(#positional,)*));
+    let kinds = positional.iter().map(|(ty, kind)| kind_tokens(krate, ty, kind));
+    // Spanned at the parameter list: an unmet `Task::Params` bound is reported there.
+    let params_ty = quote_spanned!(*params_span=> (#(#kinds,)*));
 
-    let (kwargs_ty, kwargs_param, kwargs_fn, kwargs_struct) = if kwargs.is_empty() {
-        (quote!(()), quote!(_kwargs), None, None)
+    let borrowed_kwargs = kwargs.iter().any(|kwarg| kwarg.kind.borrows());
+    let (kwargs_ty, kwargs_wire_ty, kwargs_param, kwargs_from_wire, kwargs_fn, kwargs_struct) = if kwargs.is_empty() {
+        (
+            quote!(()),
+            quote!(()),
+            quote!(_kwargs),
+            quote!(
+                #[inline]
+                fn kwargs_from_wire<'a>(_wire: &'a ()) {}
+            ),
+            None,
+            None,
+        )
     } else {
+        let defaults_ty = if borrowed_kwargs { quote!(#kwargs_ident<'static>) } else { quote!(#kwargs_ident) };
         let kwargs_fn = quote! {
             /// The keyword arguments with their defaults: change them with the setters, bind them
             /// with `Task::with`.
             #[allow(dead_code)]
-            #vis fn kwargs() -> #kwargs_ident {
+            #vis fn kwargs() -> #defaults_ty {
                 ::core::default::Default::default()
             }
         };
         let kwargs_struct = kwargs_struct(krate, task, &kwargs_ident);
-        (kwargs_ident.to_token_stream(), quote!(kwargs), Some(kwargs_fn), Some(kwargs_struct))
+        if borrowed_kwargs {
+            let wire_ident = kwargs_wire_ident(&kwargs_ident);
+            let views = kwargs.iter().map(|kwarg| {
+                let name = &kwarg.ident;
+                match &kwarg.kind {
+                    Kind::Str | Kind::Bytes => quote!(#name: wire.#name),
+                    Kind::Slice(_) => quote!(#name: ::core::ops::Deref::deref(&wire.#name)),
+                    Kind::Ref(_) => quote!(#name: &wire.#name),
+                    Kind::Owned(_) => quote!(#name: ::core::clone::Clone::clone(&wire.#name)),
+                }
+            });
+            let from_wire = quote! {
+                #inline_hint
+                fn kwargs_from_wire<'a>(wire: &'a #wire_ident<'_>) -> #kwargs_ident<'a> {
+                    #kwargs_ident { #(#views,)* }
+                }
+            };
+            (
+                quote!(#kwargs_ident<'k>),
+                quote!(#wire_ident<'w>),
+                quote!(kwargs),
+                from_wire,
+                Some(kwargs_fn),
+                Some(kwargs_struct),
+            )
+        } else {
+            let from_wire = quote! {
+                #inline_hint
+                fn kwargs_from_wire<'a>(wire: &'a #kwargs_ident) -> #kwargs_ident {
+                    ::core::clone::Clone::clone(wire)
+                }
+            };
+            (
+                kwargs_ident.to_token_stream(),
+                kwargs_ident.to_token_stream(),
+                quote!(kwargs),
+                from_wire,
+                Some(kwargs_fn),
+                Some(kwargs_struct),
+            )
+        }
     };
 
     let arg_names: Vec<Ident> = (0..positional.len()).map(|i| format_ident!("__parapool_arg{}", i)).collect();
+    // Spanned at the parameter list too: if a parameter breaks the `Params` bound, this use of it
+    // reports there, not on the attribute.
+    let args_ty = quote_spanned!(*params_span=> #krate::Args<'_, Self>);
+    let unpack = quote_spanned!(*params_span=> let (#(#arg_names,)*) = args;);
     let kwarg_fields = kwargs.iter().map(|kwarg| &kwarg.ident);
     let checks = bound_checks(krate, task);
 
@@ -110,13 +167,19 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
         #[allow(clippy::type_complexity)]
         impl #krate::Task for #ident {
             const NAME: &'static str = ::core::concat!(::core::module_path!(), "::", #name);
-            type Args = #args_ty;
-            type Kwargs = #kwargs_ty;
+            type Params = #params_ty;
+            type Kwargs<'k> = #kwargs_ty;
+            type KwargsWire<'w> = #kwargs_wire_ty;
             type Output = #output_ty;
             #inline_hint
-            fn call(args: Self::Args, #kwargs_param: Self::Kwargs) -> Self::Output {
-                let (#(#arg_names,)*) = args;
+            fn call(args: #args_ty, #kwargs_param: Self::Kwargs<'_>) -> Self::Output {
+                #unpack
                 #ident::__parapool_body(#(#arg_names,)* #(kwargs.#kwarg_fields),*)
+            }
+            #kwargs_from_wire
+            #[inline]
+            fn shorten_kwargs<'short, 'long: 'short>(kwargs: Self::Kwargs<'long>) -> Self::Kwargs<'short> {
+                kwargs
             }
         }
 
@@ -127,6 +190,23 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
 
         #checks
     }
+}
+
+/// The `parapool::param` kind of a parameter, spanned at its type.
+fn kind_tokens(krate: &Path, ty: &Type, kind: &Kind) -> TokenStream {
+    match kind {
+        Kind::Str => quote_spanned!(ty.span()=> #krate::param::Str),
+        Kind::Bytes => quote_spanned!(ty.span()=> #krate::param::Bytes),
+        Kind::Slice(elem) => quote_spanned!(ty.span()=> #krate::param::Slice<#elem>),
+        Kind::Ref(referent) => quote_spanned!(ty.span()=> #krate::param::Ref<#referent>),
+        Kind::Owned(owned) => quote_spanned!(ty.span()=> #krate::param::Owned<#owned>),
+    }
+}
+
+/// `CountLettersKwargs` → `__CountLettersKwargsWire`: what a worker decodes borrowed keyword
+/// arguments into.
+fn kwargs_wire_ident(kwargs_ident: &Ident) -> Ident {
+    format_ident!("__{}Wire", kwargs_ident, span = kwargs_ident.span())
 }
 
 /// `count_letters` → `CountLettersKwargs`.
@@ -145,14 +225,30 @@ fn kwargs_struct_ident(ident: &Ident) -> Ident {
     format_ident!("{}Kwargs", camel, span = ident.span())
 }
 
-/// The keyword-argument struct, its `Default`, setters and `From<()>`.
+/// The type of a keyword argument's field: a reference borrows for `'k`.
+fn kwarg_field_ty(kwarg: &Kwarg, lifetime: &TokenStream) -> TokenStream {
+    let ty = &kwarg.ty;
+    match &kwarg.kind {
+        Kind::Str => quote_spanned!(ty.span()=> &#lifetime str),
+        Kind::Bytes => quote_spanned!(ty.span()=> &#lifetime [u8]),
+        Kind::Slice(elem) => quote_spanned!(ty.span()=> &#lifetime [#elem]),
+        Kind::Ref(referent) => quote_spanned!(ty.span()=> &#lifetime #referent),
+        Kind::Owned(owned) => owned.to_token_stream(),
+    }
+}
+
+/// The keyword-argument struct, its `Default`, setters and `From<()>`; and, when a keyword
+/// argument borrows, the struct a worker decodes them into.
 fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStream {
     let TaskFn { cfgs, vis, ident, kwargs, .. } = task;
     let serde_path = format!("{}::__private::serde", path_to_string(krate));
     let struct_doc = format!("Keyword arguments of [`{}`], with their defaults.", ident.unraw());
+    let borrows = kwargs.iter().any(|kwarg| kwarg.kind.borrows());
+    let (generics, lifetime) = if borrows { (quote!(<'k>), quote!('k)) } else { (quote!(), quote!()) };
 
     let fields = kwargs.iter().map(|kwarg| {
         let (name, ty) = (&kwarg.ident, &kwarg.ty);
+        let field_ty = kwarg_field_ty(kwarg, &lifetime);
         let doc = match &kwarg.default {
             Some(default) => {
                 format!("The `{}` keyword argument (default: `{}`).", name.unraw(), tokens_to_doc(default))
@@ -160,15 +256,16 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
             None => format!("The `{}` keyword argument (default: `Default::default()`).", name.unraw()),
         };
         // Spanned at the type, so that errors from the derives point at the parameter.
-        quote_spanned!(ty.span()=> #[doc = #doc] #vis #name: #ty)
+        quote_spanned!(ty.span()=> #[doc = #doc] #vis #name: #field_ty)
     });
 
     let defaults = kwargs.iter().map(|kwarg| {
         let (name, ty) = (&kwarg.ident, &kwarg.ty);
+        let field_ty = kwarg_field_ty(kwarg, &lifetime);
         let value = match &kwarg.default {
             None => quote_spanned!(ty.span()=> ::core::default::Default::default()),
             Some(expr) if types::is_primitive_integer(ty) => quote_spanned!(expr.span()=> #expr),
-            Some(expr) => quote_spanned!(expr.span()=> ::core::convert::Into::<#ty>::into(#expr)),
+            Some(expr) => quote_spanned!(expr.span()=> ::core::convert::Into::<#field_ty>::into(#expr)),
         };
         quote!(#name: #value)
     });
@@ -176,23 +273,61 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
     let setters = kwargs.iter().map(|kwarg| {
         let (name, ty) = (&kwarg.ident, &kwarg.ty);
         let doc = format!("Sets the `{}` keyword argument.", name.unraw());
-        if types::is_primitive_integer(ty) {
-            quote! {
-                #[doc = #doc]
-                #[must_use]
-                #vis fn #name(mut self, value: #ty) -> Self {
-                    self.#name = value;
-                    self
-                }
+        let (param, value) = match &kwarg.kind {
+            Kind::Str => (
+                quote!(value: &'k (impl ::core::convert::AsRef<str> + ?::core::marker::Sized)),
+                quote!(::core::convert::AsRef::<str>::as_ref(value)),
+            ),
+            Kind::Bytes => (
+                quote!(value: &'k (impl ::core::convert::AsRef<[u8]> + ?::core::marker::Sized)),
+                quote!(::core::convert::AsRef::<[u8]>::as_ref(value)),
+            ),
+            Kind::Slice(elem) => (
+                quote!(value: &'k (impl ::core::convert::AsRef<[#elem]> + ?::core::marker::Sized)),
+                quote!(::core::convert::AsRef::<[#elem]>::as_ref(value)),
+            ),
+            Kind::Ref(referent) => (
+                quote!(value: &'k (impl ::core::borrow::Borrow<#referent> + ?::core::marker::Sized)),
+                quote!(::core::borrow::Borrow::<#referent>::borrow(value)),
+            ),
+            Kind::Owned(_) if types::is_primitive_integer(ty) => (quote!(value: #ty), quote!(value)),
+            Kind::Owned(_) => {
+                (quote!(value: impl ::core::convert::Into<#ty>), quote!(::core::convert::Into::into(value)))
             }
-        } else {
-            quote! {
-                #[doc = #doc]
-                #[must_use]
-                #vis fn #name(mut self, value: impl ::core::convert::Into<#ty>) -> Self {
-                    self.#name = ::core::convert::Into::into(value);
-                    self
-                }
+        };
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            #vis fn #name(mut self, #param) -> Self {
+                self.#name = #value;
+                self
+            }
+        }
+    });
+
+    // Only an all-owned struct decodes as itself; a borrowing one gets a wire twin below.
+    let deserialize = if borrows { quote!() } else { quote!(#krate::__private::serde::Deserialize,) };
+    let wire = borrows.then(|| {
+        let wire_ident = kwargs_wire_ident(kwargs_ident);
+        let wire_fields = kwargs.iter().map(|kwarg| {
+            let (name, ty) = (&kwarg.ident, &kwarg.ty);
+            let wire_ty = match &kwarg.kind {
+                Kind::Str => quote!(&'w str),
+                Kind::Bytes => quote!(&'w [u8]),
+                Kind::Slice(elem) => quote!(::std::vec::Vec<#elem>),
+                Kind::Ref(referent) => referent.to_token_stream(),
+                Kind::Owned(owned) => owned.to_token_stream(),
+            };
+            quote_spanned!(ty.span()=> #name: #wire_ty)
+        });
+        quote! {
+            #(#cfgs)*
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, dead_code)]
+            #[derive(#krate::__private::serde::Deserialize)]
+            #[serde(crate = #serde_path)]
+            #vis struct #wire_ident<'w> {
+                #(#wire_fields,)*
             }
         }
     });
@@ -204,15 +339,15 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
             ::core::clone::Clone,
             ::core::fmt::Debug,
             #krate::__private::serde::Serialize,
-            #krate::__private::serde::Deserialize,
+            #deserialize
         )]
         #[serde(crate = #serde_path)]
-        #vis struct #kwargs_ident {
+        #vis struct #kwargs_ident #generics {
             #(#fields,)*
         }
 
         #(#cfgs)*
-        impl ::core::default::Default for #kwargs_ident {
+        impl #generics ::core::default::Default for #kwargs_ident #generics {
             fn default() -> Self {
                 #kwargs_ident { #(#defaults,)* }
             }
@@ -220,16 +355,18 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
 
         #(#cfgs)*
         #[allow(dead_code)]
-        impl #kwargs_ident {
+        impl #generics #kwargs_ident #generics {
             #(#setters)*
         }
 
         #(#cfgs)*
-        impl ::core::convert::From<()> for #kwargs_ident {
+        impl #generics ::core::convert::From<()> for #kwargs_ident #generics {
             fn from((): ()) -> Self {
                 ::core::default::Default::default()
             }
         }
+
+        #wire
     }
 }
 
@@ -242,12 +379,17 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
 fn bound_checks(krate: &Path, task: &TaskFn) -> TokenStream {
     let TaskFn { cfgs, positional, kwargs, .. } = task;
     let serde = quote!(#krate::__private::serde);
-    let positional_checks =
-        positional.iter().map(|ty| quote_spanned!(ty.span()=> let _ = __parapool_assert_arg::<#ty>;));
-    let kwarg_checks = kwargs.iter().map(|kwarg| {
-        let ty = &kwarg.ty;
-        quote_spanned!(ty.span()=> let _ = __parapool_assert_kwarg::<#ty>;)
-    });
+    let check = |ty: &Type, kind: &Kind, owned_check: &Ident| match kind {
+        Kind::Str | Kind::Bytes => None,
+        Kind::Slice(inner) | Kind::Ref(inner) => {
+            Some(quote_spanned!(inner.span()=> let _ = __parapool_assert_borrowed::<#inner>;))
+        }
+        Kind::Owned(_) => Some(quote_spanned!(ty.span()=> let _ = #owned_check::<#ty>;)),
+    };
+    let arg_check = format_ident!("__parapool_assert_arg");
+    let kwarg_check = format_ident!("__parapool_assert_kwarg");
+    let positional_checks: Vec<_> = positional.iter().filter_map(|(ty, kind)| check(ty, kind, &arg_check)).collect();
+    let kwarg_checks: Vec<_> = kwargs.iter().filter_map(|kwarg| check(&kwarg.ty, &kwarg.kind, &kwarg_check)).collect();
     quote! {
         #(#cfgs)*
         const _: () = {
@@ -262,6 +404,10 @@ fn bound_checks(krate: &Path, task: &TaskFn) -> TokenStream {
                     + ::core::marker::Send
                     + ::core::marker::Sync
                     + 'static,
+            >() {}
+            #[allow(dead_code)]
+            fn __parapool_assert_borrowed<
+                T: #serde::Serialize + #serde::de::DeserializeOwned + ::core::marker::Sync + 'static,
             >() {}
             #(#positional_checks)*
             #(#kwarg_checks)*

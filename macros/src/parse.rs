@@ -5,7 +5,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, FnArg, ItemFn, Pat, PatType, ReturnType, Signature, Type, Visibility};
 
 use crate::attrs;
-use crate::types::{self, Position};
+use crate::types::{self, Kind};
 
 /// A validated `#[task]` function.
 pub(crate) struct TaskFn {
@@ -21,8 +21,8 @@ pub(crate) struct TaskFn {
     pub(crate) params_span: Span,
     /// The parameters as written, without `#[kwarg]` attributes, in declaration order.
     pub(crate) inputs: Vec<PatType>,
-    /// The types of the positional parameters, in order.
-    pub(crate) positional: Vec<Type>,
+    /// The types of the positional parameters and their kinds, in order.
+    pub(crate) positional: Vec<(Type, Kind)>,
     /// The keyword parameters, in order (after every positional one).
     pub(crate) kwargs: Vec<Kwarg>,
     pub(crate) output: ReturnType,
@@ -33,6 +33,7 @@ pub(crate) struct TaskFn {
 pub(crate) struct Kwarg {
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
+    pub(crate) kind: Kind,
     pub(crate) default: Option<Expr>,
 }
 
@@ -53,11 +54,11 @@ pub(crate) fn analyze(item: ItemFn) -> syn::Result<TaskFn> {
             continue;
         };
         let (param, kwarg) = split_param(pat_type, &mut errors);
-        types::check(&param.ty, Position::Param, &mut errors);
+        let kind = types::classify(&param.ty, &mut errors);
         match kwarg {
             Some(options) => match kwarg_ident(&param.pat) {
                 Some(ident) => {
-                    kwargs.push(Kwarg { ident, ty: (*param.ty).clone(), default: options.default });
+                    kwargs.push(Kwarg { ident, ty: (*param.ty).clone(), kind, default: options.default });
                 }
                 None => errors.push(syn::Error::new_spanned(
                     &param.pat,
@@ -76,7 +77,7 @@ pub(crate) fn analyze(item: ItemFn) -> syn::Result<TaskFn> {
                         ),
                     ));
                 }
-                positional.push((*param.ty).clone());
+                positional.push(((*param.ty).clone(), kind));
             }
         }
         inputs.push(param);

@@ -1,11 +1,12 @@
-//! Syntactic checks on parameter and return types: owned, concrete, no `impl Trait`.
+//! Syntactic checks on parameter and return types: owned or a reference to an owned type,
+//! concrete, no `impl Trait`; and the kind of each parameter (how it is passed).
 
 use syn::{GenericArgument, Lifetime, PathArguments, ReturnType, Type, TypeParamBound};
 
 /// Where a type appears, for error messages.
 #[derive(Clone, Copy)]
 pub(crate) enum Position {
-    /// A parameter type.
+    /// Inside a parameter type (under its outer reference, if any).
     Param,
     /// The return type.
     Return,
@@ -14,11 +15,88 @@ pub(crate) enum Position {
 const OWNED_HINT: &str =
     "(serde + Send + 'static): use String instead of &str, Vec<T> instead of &[T], T instead of &T";
 
+const NESTED_BORROW: &str = "#[task] parameters are owned types or references to owned types (`&str`, `&[u8]`, \
+     `&[T]`, `&T`): a borrow inside another type cannot reach a worker process; use an owned type inside \
+     it (`Vec<String>`, not `Vec<&str>`), or take the whole value by reference (`&[String]`)";
+
 fn borrowed_message(position: Position) -> String {
     match position {
-        Position::Param => format!("#[task] parameters must be owned {OWNED_HINT}"),
+        Position::Param => NESTED_BORROW.to_owned(),
         Position::Return => format!("#[task] return types must be owned {OWNED_HINT}"),
     }
+}
+
+/// How a parameter is passed (`parapool::param`): the five kinds `#[task]` knows.
+#[derive(Clone)]
+pub(crate) enum Kind {
+    /// `&str`.
+    Str,
+    /// `&[u8]`.
+    Bytes,
+    /// `&[T]`: the element type.
+    Slice(Type),
+    /// `&T`: the referent.
+    Ref(Type),
+    /// `T`, by value.
+    Owned(Type),
+}
+
+impl Kind {
+    /// Whether the parameter is a reference.
+    pub(crate) fn borrows(&self) -> bool {
+        !matches!(self, Kind::Owned(_))
+    }
+}
+
+/// Sorts a parameter type into its [`Kind`], pushing an error per problem found.
+pub(crate) fn classify(ty: &Type, errors: &mut Vec<syn::Error>) -> Kind {
+    let Type::Reference(reference) = strip(ty) else {
+        check(ty, Position::Param, errors);
+        return Kind::Owned(ty.clone());
+    };
+    if let Some(token) = &reference.mutability {
+        errors.push(syn::Error::new_spanned(
+            token,
+            "#[task] parameters cannot be `&mut`: a task cannot change its caller's data (it may run in \
+             another process); take `&T`, or an owned `T` and return the new value",
+        ));
+    }
+    if let Some(lifetime) = &reference.lifetime {
+        if lifetime.ident != "_" {
+            errors.push(syn::Error::new_spanned(
+                lifetime,
+                "write #[task] reference parameters without a lifetime (`&str`, `&T`): a borrowed argument \
+                 lives as long as its call, never `'static`",
+            ));
+        }
+    }
+    let referent = strip(&reference.elem);
+    if is_ident(referent, "str") {
+        return Kind::Str;
+    }
+    if let Type::Slice(slice) = referent {
+        if is_ident(strip(&slice.elem), "u8") {
+            return Kind::Bytes;
+        }
+        check(&slice.elem, Position::Param, errors);
+        return Kind::Slice((*slice.elem).clone());
+    }
+    check(referent, Position::Param, errors);
+    Kind::Ref(referent.clone())
+}
+
+/// `ty` without invisible groups and parentheses.
+fn strip(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => strip(&group.elem),
+        Type::Paren(paren) => strip(&paren.elem),
+        other => other,
+    }
+}
+
+/// Whether `ty` is spelled as the single identifier `name`.
+fn is_ident(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident(name))
 }
 
 /// Checks one type, pushing an error per problem found.

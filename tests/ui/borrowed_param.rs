@@ -1,8 +1,8 @@
 use parapool::task;
 
 #[task]
-fn count_letters(word: &str, letters: Vec<&'static str>) -> usize {
-    word.len() + letters.len()
+fn count_letters(word: &str, letters: Vec<&'static str>, pairs: &[(u8, &str)]) -> usize {
+    word.len() + letters.len() + pairs.len()
 }
 
 fn main() {}

@@ -50,8 +50,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use parapool_core::param::Params;
 use parapool_core::scheduler::Scheduler;
-use parapool_core::{wire, Backend, BackendConfig, BackendFactory, Error, Job, Shutdown, Task};
+use parapool_core::{wire, Args, Backend, BackendConfig, BackendFactory, Error, Job, Shutdown, Task};
 use parking_lot::Mutex;
 
 pub use frame::DEFAULT_MAX_FRAME;
@@ -173,10 +174,10 @@ impl ProcessOptions {
     /// assert!(options.initializer.is_some());
     /// # Ok::<(), parapool::Error>(())
     /// ```
-    pub fn initializer<T: Task>(mut self, _task: T, args: T::Args) -> Result<Self, Error> {
+    pub fn initializer<T: Task>(mut self, _task: T, args: Args<'_, T>) -> Result<Self, Error> {
         let call = wire::encode_calls::<T>(&T::Kwargs::default(), [&args])?;
         // Arguments that cannot be encoded are an error here, not a failure in every worker.
-        wire::Reader::new(&call.args).args::<T::Args>(T::NAME)?;
+        wire::Reader::new(&call.args).args::<<T::Params as Params>::Wire<'_>>(T::NAME)?;
         self.initializer = Some(Initializer { task: T::NAME, args: call.args, kwargs: call.kwargs });
         Ok(self)
     }
