@@ -63,8 +63,17 @@ proptest! {
         let mut ends = Vec::new();
         let mut offset = 0;
         while offset < calls.args.len() {
-            let length = u32::from_le_bytes(calls.args[offset + 1..offset + 5].try_into().unwrap()) as usize;
-            offset += 5 + length;
+            // The header: a varint of `length << 2 | tag`.
+            let (mut header, mut used) = (0usize, 0);
+            loop {
+                let byte = calls.args[offset + used];
+                header |= usize::from(byte & 0x7f) << (7 * used);
+                used += 1;
+                if byte < 0x80 {
+                    break;
+                }
+            }
+            offset += used + (header >> 2);
             ends.push(offset);
         }
         let position = at.index(calls.args.len());

@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::param::{ArgOf, ArgsOf, AsArgs, AsOneArg, Param};
+use crate::param::{ArgOf, ArgsOf, AsArgs, Param};
 use crate::task::Task;
 use crate::wire;
 
@@ -61,6 +61,6 @@ where
     /// Encodes exactly as the one-element argument tuple does.
     #[inline]
     fn encode_into(item: &A, buffer: &mut Vec<u8>) {
-        wire::append_args(buffer, T::NAME, &AsOneArg::<A, F>::new(item))
+        item.append_one(buffer, T::NAME)
     }
 }

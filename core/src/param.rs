@@ -27,15 +27,21 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::wire;
+
 /// One kind of parameter (a row of the table in the module documentation). Implemented by the
 /// five kinds [`Str`], [`Bytes`], [`Slice`], [`Ref`] and [`Owned`]; `#[task]` picks one per
 /// parameter.
 ///
 /// ```
 /// use parapool::param::{Param, Str};
-/// let mut decoded: <Str as Param>::Wire<'_> = "from the wire";
+/// use parapool::param::Owned;
+/// let mut decoded: <Owned<u32> as Param>::Wire<'_> = postcard::from_bytes(&[7]).unwrap();
+/// let n: u32 = Owned::<u32>::from_wire(&mut decoded);
+/// assert_eq!(n, 7);
+/// let mut decoded: <Str as Param>::Wire<'_> = postcard::from_bytes(b"\x05entry").unwrap();
 /// let word: &str = Str::from_wire(&mut decoded);
-/// assert_eq!(word, "from the wire");
+/// assert_eq!(word, "entry");
 /// ```
 pub trait Param: 'static {
     /// The parameter as the function takes it, borrowing for `'a` where it borrows.
@@ -45,6 +51,34 @@ pub trait Param: 'static {
     type Wire<'w>: Deserialize<'w>;
     /// The argument made from its decoded form: lent from it, or moved out of it once.
     fn from_wire<'a>(wire: &'a mut Self::Wire<'_>) -> Self::Arg<'a>;
+
+    /// Decodes the argument alone from `bytes` (postcard). Kinds with a fixed layout override
+    /// this with a direct reader.
+    #[doc(hidden)]
+    #[inline]
+    fn decode_wire(bytes: &[u8]) -> postcard::Result<Self::Wire<'_>> {
+        Self::Wire::deserialize(&mut postcard::Deserializer::from_bytes(bytes))
+    }
+}
+
+/// The length-prefixed bytes at the start of `bytes` (what postcard makes of a `str` or a byte
+/// string).
+#[inline]
+fn length_prefixed(bytes: &[u8]) -> postcard::Result<&[u8]> {
+    let (length, used) = wire::read_length(bytes).ok_or(postcard::Error::DeserializeBadVarint)?;
+    bytes
+        .get(used..used.checked_add(length).ok_or(postcard::Error::DeserializeUnexpectedEnd)?)
+        .ok_or(postcard::Error::DeserializeUnexpectedEnd)
+}
+
+/// `bytes` as a `&str` if they are UTF-8, checked with a fast path for ASCII.
+#[inline]
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).ok()
 }
 
 /// A `&str` parameter.
@@ -69,10 +103,42 @@ pub struct Owned<T>(PhantomData<fn() -> T>);
 
 impl Param for Str {
     type Arg<'a> = &'a str;
-    type Wire<'w> = &'w str;
+    type Wire<'w> = WireStr<'w>;
     #[inline]
-    fn from_wire<'a>(wire: &'a mut &str) -> &'a str {
-        wire
+    fn from_wire<'a>(wire: &'a mut WireStr<'_>) -> &'a str {
+        wire.0
+    }
+    #[inline]
+    fn decode_wire(bytes: &[u8]) -> postcard::Result<WireStr<'_>> {
+        utf8(length_prefixed(bytes)?).map(WireStr).ok_or(postcard::Error::DeserializeBadUtf8)
+    }
+}
+
+/// A `&str` decoded by borrowing from the received bytes. It decodes what a `str` encodes to
+/// (a length and the bytes), checking the bytes are UTF-8 with a fast path for ASCII: for the
+/// short words a map usually carries, `core::str::from_utf8`'s set-up costs more than the check.
+#[derive(Debug)]
+pub struct WireStr<'w>(&'w str);
+
+impl<'de> Deserialize<'de> for WireStr<'de> {
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Borrowed;
+        impl<'de> serde::de::Visitor<'de> for Borrowed {
+            type Value = WireStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a borrowed UTF-8 string")
+            }
+            #[inline]
+            fn visit_borrowed_bytes<E: serde::de::Error>(self, bytes: &'de [u8]) -> Result<Self::Value, E> {
+                utf8(bytes).map(WireStr).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Bytes(bytes), &self))
+            }
+            #[inline]
+            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(WireStr(text))
+            }
+        }
+        deserializer.deserialize_bytes(Borrowed)
     }
 }
 
@@ -82,6 +148,10 @@ impl Param for Bytes {
     #[inline]
     fn from_wire<'a>(wire: &'a mut &[u8]) -> &'a [u8] {
         wire
+    }
+    #[inline]
+    fn decode_wire(bytes: &[u8]) -> postcard::Result<&[u8]> {
+        length_prefixed(bytes)
     }
 }
 
@@ -130,6 +200,14 @@ pub trait Params: 'static {
     type Wire<'w>: Deserialize<'w>;
     /// The argument tuple made from its decoded form.
     fn from_wire<'a>(wire: &'a mut Self::Wire<'_>) -> Self::Args<'a>;
+
+    /// Decodes one call's argument tuple from `bytes` (postcard; a one-element tuple decodes as
+    /// its element, which may have a faster reader).
+    #[doc(hidden)]
+    #[inline]
+    fn decode_wire(bytes: &[u8]) -> postcard::Result<Self::Wire<'_>> {
+        Self::Wire::deserialize(&mut postcard::Deserializer::from_bytes(bytes))
+    }
 }
 
 /// Something a caller may pass for a parameter of kind `F`: see the table in the
@@ -156,6 +234,17 @@ pub trait ArgOf<F: Param>: Send {
     /// Encodes this item exactly as the parameter type encodes.
     #[doc(hidden)]
     fn serialize_arg<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+
+    /// Appends the arguments record of a call to a one-parameter task with this item (see
+    /// `wire`). Kinds with a fixed layout override this with a direct writer.
+    #[doc(hidden)]
+    #[inline]
+    fn append_one(&self, buffer: &mut Vec<u8>, task: &str)
+    where
+        Self: Sized,
+    {
+        wire::append_args(buffer, task, &AsOneArg::<Self, F>::new(self))
+    }
 }
 
 impl<S: AsRef<str> + Send> ArgOf<Str> for S {
@@ -171,6 +260,10 @@ impl<S: AsRef<str> + Send> ArgOf<Str> for S {
     #[inline]
     fn serialize_arg<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         serializer.serialize_str(self.as_ref())
+    }
+    #[inline]
+    fn append_one(&self, buffer: &mut Vec<u8>, _task: &str) {
+        wire::append_bytes_args(buffer, self.as_ref().as_bytes())
     }
 }
 
@@ -189,6 +282,10 @@ impl<S: AsRef<[u8]> + Send> ArgOf<Bytes> for S {
     #[inline]
     fn serialize_arg<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         serializer.serialize_bytes(self.as_ref())
+    }
+    #[inline]
+    fn append_one(&self, buffer: &mut Vec<u8>, _task: &str) {
+        wire::append_bytes_args(buffer, self.as_ref())
     }
 }
 
@@ -326,6 +423,25 @@ impl<A: ArgsOf<P>, P: Params> Serialize for AsArgs<'_, A, P> {
 
 macro_rules! tuple_params {
     ($len:literal; $($F:ident $A:ident $i:tt),*) => {
+        tuple_params!(@params $($F $i),*);
+        tuple_params!(@args $len; $($F $A $i),*);
+    };
+    (@params F0 0) => {
+        /// One parameter: the tuple decodes as its element, with the element's own reader.
+        impl<F0: Param> Params for (F0,) {
+            type Args<'a> = (F0::Arg<'a>,);
+            type Wire<'w> = (F0::Wire<'w>,);
+            #[inline]
+            fn from_wire<'a>(wire: &'a mut Self::Wire<'_>) -> Self::Args<'a> {
+                (F0::from_wire(&mut wire.0),)
+            }
+            #[inline]
+            fn decode_wire(bytes: &[u8]) -> postcard::Result<Self::Wire<'_>> {
+                F0::decode_wire(bytes).map(|wire| (wire,))
+            }
+        }
+    };
+    (@params $($F:ident $i:tt),*) => {
         impl<$($F: Param),*> Params for ($($F,)*) {
             type Args<'a> = ($($F::Arg<'a>,)*);
             type Wire<'w> = ($($F::Wire<'w>,)*);
@@ -335,7 +451,8 @@ macro_rules! tuple_params {
                 ($($F::from_wire(&mut _wire.$i),)*)
             }
         }
-
+    };
+    (@args $len:literal; $($F:ident $A:ident $i:tt),*) => {
         impl<$($F: Param, $A: ArgOf<$F>),*> ArgsOf<($($F,)*)> for ($($A,)*) {
             type Held = ($($A::Held,)*);
             #[inline]

@@ -78,7 +78,7 @@ fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
             while done < calls {
                 record_start = outcomes.len();
                 done += 1;
-                match reader.args::<<T::Params as Params>::Wire<'_>>(T::NAME) {
+                match reader.args_with(T::NAME, T::Params::decode_wire) {
                     Ok(mut wire) => {
                         let output = T::call(T::Params::from_wire(&mut wire), T::kwargs_from_wire(&kwargs));
                         wire::append_outcome(&mut outcomes, T::NAME, Ok(&output));

@@ -7,10 +7,11 @@
 //! [`Job::complete_encoded`](crate::Job::complete_encoded).
 //!
 //! Both directions are *packed*: one buffer per batch, in which every call is one record
-//! `[tag: u8][length: u32, little-endian][payload: length bytes]`. Packing keeps the cost per call
-//! to the codec itself (no allocation per call on either side), and the length prefix keeps every
-//! call on its own: a payload that fails to decode fails its call alone, and the next record is
-//! still found.
+//! `[header: varint][payload: length bytes]`, where the header is `length << 2 | tag` in
+//! postcard's variable-length integer encoding (one byte for payloads under 32 bytes, as most
+//! single-call payloads are). Packing keeps the cost per call to the codec itself (no allocation
+//! per call on either side), and the length keeps every call on its own: a payload that fails to
+//! decode fails its call alone, and the next record is still found.
 //!
 //! | buffer | tag | payload |
 //! |---|---|---|
@@ -28,16 +29,52 @@ use crate::error::{Error, Side};
 use crate::task::{Args, Task};
 
 /// Arguments record: the call's argument tuple follows.
-pub const ARGS: u8 = 1;
+pub const ARGS: u8 = 0;
 /// Arguments record: the arguments could not be encoded; a [`RemoteError`] follows.
-pub const UNSENT: u8 = 2;
+pub const UNSENT: u8 = 1;
 /// Outcome record: the call's output follows.
-pub const OK: u8 = 3;
+pub const OK: u8 = 2;
 /// Outcome record: the call failed; a [`RemoteError`] follows.
-pub const FAILED: u8 = 4;
+pub const FAILED: u8 = 3;
 
-/// Bytes of a record's header: the tag and the payload length.
-const HEADER: usize = 5;
+/// Bits of a record header that hold the tag.
+const TAG_BITS: u32 = 2;
+/// The largest header: a payload length below 4 GiB, shifted past the tag.
+const MAX_HEADER: u64 = (u32::MAX as u64) << TAG_BITS | 3;
+
+/// Writes `value` as a postcard varint into `out`, returning the bytes used (at most 10).
+#[inline]
+fn write_varint(mut value: u64, out: &mut [u8; 10]) -> usize {
+    let mut used = 0;
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out[used] = byte;
+            return used + 1;
+        }
+        out[used] = byte | 0x80;
+        used += 1;
+    }
+}
+
+/// Reads a postcard varint of at most five bytes (a record header) from the start of `bytes`:
+/// the value and the bytes used.
+#[inline]
+fn read_header(bytes: &[u8]) -> Option<(u64, usize)> {
+    let first = *bytes.first()?;
+    if first < 0x80 {
+        return Some((u64::from(first), 1));
+    }
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().take(5).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return (value <= MAX_HEADER).then_some((value, i + 1));
+        }
+    }
+    None
+}
 
 /// The calls of a job in encoded form, for a backend that runs them outside this process.
 ///
@@ -194,9 +231,13 @@ impl Flavor for Append<'_> {
         Ok(())
     }
 
+    /// A single byte (most varints) without a call to `memcpy`, which costs more than the copy.
     #[inline]
     fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(bytes);
+        match bytes {
+            [byte] => self.0.push(*byte),
+            _ => self.0.extend_from_slice(bytes),
+        }
         Ok(())
     }
 
@@ -206,7 +247,8 @@ impl Flavor for Append<'_> {
     }
 }
 
-/// Appends one record: `tag`, then `value` encoded. On failure `buffer` is left as it was.
+/// Appends one record: the header with `tag`, then `value` encoded. On failure `buffer` is left
+/// as it was.
 #[inline]
 fn append_record<V: Serialize + ?Sized>(
     buffer: &mut Vec<u8>,
@@ -216,12 +258,27 @@ fn append_record<V: Serialize + ?Sized>(
     side: Side,
 ) -> Result<(), Error> {
     let start = buffer.len();
-    buffer.extend_from_slice(&[tag, 0, 0, 0, 0]);
-    let encoded = postcard::serialize_with_flavor(value, Append(buffer));
-    let length = u32::try_from(buffer.len() - start - HEADER);
-    match (encoded, length) {
+    // A one-byte header, widened below in the rare case the payload needs more.
+    buffer.push(0);
+    // postcard's serializer used directly (not through `serialize_with_flavor`), so that the
+    // whole encoding can inline into the caller's loop.
+    let mut serializer = postcard::Serializer { output: Append(buffer) };
+    let encoded = value.serialize(&mut serializer);
+    let buffer = serializer.output.0;
+    let length = buffer.len() - start - 1;
+    match (encoded, u32::try_from(length)) {
         (Ok(()), Ok(length)) => {
-            buffer[start + 1..start + HEADER].copy_from_slice(&length.to_le_bytes());
+            let header = u64::from(length) << TAG_BITS | u64::from(tag);
+            if header < 0x80 {
+                buffer[start] = header as u8;
+            } else {
+                let mut bytes = [0; 10];
+                let used = write_varint(header, &mut bytes);
+                let end = buffer.len();
+                buffer.resize(end + used - 1, 0);
+                buffer.copy_within(start + 1..end, start + used);
+                buffer[start..start + used].copy_from_slice(&bytes[..used]);
+            }
             Ok(())
         }
         (encoded, _) => {
@@ -253,6 +310,47 @@ pub(crate) fn append_args<A: Serialize + ?Sized>(buffer: &mut Vec<u8>, task: &st
     if let Err(error) = append_record(buffer, ARGS, args, task, Side::Args) {
         append_error(buffer, UNSENT, &error);
     }
+}
+
+/// Appends one call's arguments record for a one-parameter task whose argument encodes as a
+/// string or byte string: `varint(length)` and the bytes, which is what postcard makes of `(&str,)`
+/// or `(&[u8],)`, written without going through serde (the fast path of a map over words).
+#[inline]
+pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    let mut length = [0; 10];
+    let length_used = write_varint(bytes.len() as u64, &mut length);
+    let payload = length_used + bytes.len();
+    let Ok(payload_u32) = u32::try_from(payload) else {
+        let error = Error::Serialization {
+            task: String::new(),
+            side: Side::Args,
+            message: "one call's encoding is larger than 4 GiB".into(),
+        };
+        return append_error(buffer, UNSENT, &error);
+    };
+    let mut header = [0; 10];
+    let header_used = write_varint(u64::from(payload_u32) << TAG_BITS | u64::from(ARGS), &mut header);
+    buffer.reserve(header_used + payload);
+    buffer.extend_from_slice(&header[..header_used]);
+    buffer.extend_from_slice(&length[..length_used]);
+    buffer.extend_from_slice(bytes);
+}
+
+/// Reads a postcard `usize` varint from the start of `bytes`: the value and the bytes it took.
+#[inline]
+pub(crate) fn read_length(bytes: &[u8]) -> Option<(usize, usize)> {
+    let first = *bytes.first()?;
+    if first < 0x80 {
+        return Some((usize::from(first), 1));
+    }
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f).checked_shl(7 * i as u32)?;
+        if byte < 0x80 {
+            return Some((usize::try_from(value).ok()?, i + 1));
+        }
+    }
+    None
 }
 
 /// Appends one call's outcome record: `OK` and the output, or `FAILED` and the error (an output
@@ -310,19 +408,22 @@ impl<'a> Reader<'a> {
         Reader { rest: bytes }
     }
 
-    /// The next record's tag and payload; `None` when the buffer ends or is cut short.
+    /// The next record's tag and payload; `None` when the buffer ends, is cut short or holds a
+    /// header that is not one.
+    #[inline]
     fn record(&mut self) -> Option<(u8, &'a [u8])> {
-        let header = self.rest.get(..HEADER)?;
-        let length = u32::from_le_bytes(header[1..].try_into().expect("four bytes")) as usize;
-        let payload = self.rest.get(HEADER..HEADER + length)?;
-        let tag = header[0];
-        self.rest = &self.rest[HEADER + length..];
-        Some((tag, payload))
+        let (header, used) = read_header(self.rest)?;
+        let length = usize::try_from(header >> TAG_BITS).ok()?;
+        let payload = self.rest.get(used..used.checked_add(length)?)?;
+        self.rest = &self.rest[used + length..];
+        Some(((header & 3) as u8, payload))
     }
 
     /// Decodes a record's payload, borrowing from it where `V` borrows.
+    #[inline]
     fn decode<V: Deserialize<'a>>(payload: &'a [u8], task: &str, side: Side) -> Result<V, Error> {
-        postcard::from_bytes(payload).map_err(|e| Error::Serialization {
+        // postcard's deserializer used directly, so that decoding can inline into the caller.
+        V::deserialize(&mut postcard::Deserializer::from_bytes(payload)).map_err(|e| Error::Serialization {
             task: task.to_owned(),
             side,
             message: e.to_string(),
@@ -330,6 +431,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The error a missing or unexpected record stands for.
+    #[cold]
     fn malformed(task: &str, what: &str) -> Error {
         Error::Backend { backend: "wire".into(), message: format!("task `{task}`: {what}") }
     }
@@ -338,8 +440,28 @@ impl<'a> Reader<'a> {
     /// Borrowed parts of `A` (`&str`, `&[u8]`) point into the buffer.
     #[inline]
     pub fn args<A: Deserialize<'a>>(&mut self, task: &str) -> Result<A, Error> {
-        let payload = self.payload(task, [ARGS, UNSENT], Side::Args, "the arguments end before this call")?;
-        Self::decode(payload, task, Side::Args)
+        Self::decode(self.args_payload(task)?, task, Side::Args)
+    }
+
+    /// The next call's arguments decoded by `decode` (a faster path than serde for some
+    /// argument kinds, see `param.rs`).
+    #[inline]
+    pub(crate) fn args_with<A>(
+        &mut self,
+        task: &str,
+        decode: impl FnOnce(&'a [u8]) -> postcard::Result<A>,
+    ) -> Result<A, Error> {
+        decode(self.args_payload(task)?).map_err(|e| Error::Serialization {
+            task: task.to_owned(),
+            side: Side::Args,
+            message: e.to_string(),
+        })
+    }
+
+    /// The next arguments record's payload, or the error that stands for the call.
+    #[inline]
+    fn args_payload(&mut self, task: &str) -> Result<&'a [u8], Error> {
+        self.payload(task, [ARGS, UNSENT], Side::Args, "the arguments end before this call")
     }
 
     /// The next call's outcome with its value skipped undecoded: `Ok(())`, or the call's error
@@ -366,12 +488,23 @@ impl<'a> Reader<'a> {
     fn payload(&mut self, task: &str, [value, error]: [u8; 2], side: Side, missing: &str) -> Result<&'a [u8], Error> {
         match self.record() {
             Some((tag, payload)) if tag == value => Ok(payload),
-            Some((tag, payload)) if tag == error => Err(Self::decode::<RemoteError>(payload, task, side)?.into()),
+            other => Err(Self::not_a_value(other, task, error, side, missing)),
+        }
+    }
+
+    /// The error a record that holds no value stands for (kept out of the hot path).
+    #[cold]
+    fn not_a_value(record: Option<(u8, &'a [u8])>, task: &str, error: u8, side: Side, missing: &str) -> Error {
+        match record {
+            Some((tag, payload)) if tag == error => match Self::decode::<RemoteError>(payload, task, side) {
+                Ok(remote) => remote.into(),
+                Err(undecodable) => undecodable,
+            },
             Some((tag, _)) => {
                 let kind = if side == Side::Args { "an arguments" } else { "an outcome" };
-                Err(Self::malformed(task, &format!("{kind} record has tag {tag}")))
+                Self::malformed(task, &format!("{kind} record has tag {tag}"))
             }
-            None => Err(Self::malformed(task, missing)),
+            None => Self::malformed(task, missing),
         }
     }
 }

@@ -81,6 +81,37 @@ pub fn write_frame<T: Serialize + ?Sized>(out: &mut impl Write, message: &T, max
     Ok(())
 }
 
+/// The start of a frame holding `message` whose last field is a byte string (`serde_bytes`) left
+/// empty in `message`, and is a tail of `tail_len` bytes in the frame: the length header and the
+/// message, with the empty field's length (its last byte, a zero) replaced by `tail_len`. Writing
+/// this, then the tail, sends the frame without copying the tail; the receiver decodes it as the
+/// message with that field filled.
+pub fn frame_prefix<T: Serialize + ?Sized>(message: &T, tail_len: usize, max: usize) -> Result<Vec<u8>, FrameError> {
+    let malformed = |e: postcard::Error| FrameError::Malformed(e.to_string());
+    let mut prefix = postcard::to_extend(message, vec![0u8; HEADER]).map_err(malformed)?;
+    assert_eq!(prefix.pop(), Some(0), "the message must end with an empty byte string");
+    let mut prefix = postcard::to_extend(&tail_len, prefix).map_err(malformed)?;
+    let len = prefix.len() - HEADER + tail_len;
+    if len > max || u32::try_from(len).is_err() {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    prefix[..HEADER].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(prefix)
+}
+
+/// Writes the frame of [`frame_prefix`]: the prefix, then `tail`.
+pub fn write_frame_with_tail<T: Serialize + ?Sized>(
+    out: &mut impl Write,
+    message: &T,
+    tail: &[u8],
+    max: usize,
+) -> Result<(), FrameError> {
+    let prefix = frame_prefix(message, tail.len(), max)?;
+    out.write_all(&prefix)?;
+    out.write_all(tail)?;
+    Ok(())
+}
+
 /// Reads as many bytes as fit in `buf`, stopping early only at the end of the stream.
 fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -115,6 +146,38 @@ pub fn read_frame(input: &mut impl Read, max: usize) -> Result<Option<Vec<u8>>, 
     Ok(Some(payload))
 }
 
+/// Reads one frame's payload into `buffer` (reused from frame to frame: it only grows, and only
+/// its growth is zeroed) and returns it. `Ok(None)` is a clean end of stream (between frames).
+pub fn read_frame_into<'b>(
+    input: &mut impl Read,
+    max: usize,
+    buffer: &'b mut Vec<u8>,
+) -> Result<Option<&'b [u8]>, FrameError> {
+    let mut header = [0u8; HEADER];
+    match read_full(input, &mut header)? {
+        0 => return Ok(None),
+        HEADER => {}
+        got => return Err(FrameError::Truncated { expected: HEADER, got }),
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    if buffer.len() < len {
+        buffer.resize(len, 0);
+    }
+    let got = read_full(input, &mut buffer[..len])?;
+    if got < len {
+        return Err(FrameError::Truncated { expected: len, got });
+    }
+    Ok(Some(&buffer[..len]))
+}
+
+/// Decodes a frame's payload as a message that may borrow from it.
+pub fn decode<'b, T: serde::Deserialize<'b>>(payload: &'b [u8]) -> Result<T, FrameError> {
+    postcard::from_bytes(payload).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
 /// Reads and decodes one message. `Ok(None)` is a clean end of stream.
 pub fn read_message<T: DeserializeOwned>(input: &mut impl Read, max: usize) -> Result<Option<T>, FrameError> {
     match read_frame(input, max)? {
@@ -136,6 +199,29 @@ mod tests {
         assert_eq!(read_message::<(u32, String)>(&mut input, 1024).unwrap(), Some((7, "seven".into())));
         assert_eq!(read_message::<Vec<u8>>(&mut input, 1024).unwrap(), Some(vec![1, 2, 3]));
         assert_eq!(read_message::<Vec<u8>>(&mut input, 1024).unwrap(), None);
+    }
+
+    #[test]
+    fn a_tail_is_written_after_its_message_and_decodes_in_place() {
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct Batch<'a> {
+            id: u64,
+            #[serde(with = "serde_bytes")]
+            body: &'a [u8],
+        }
+        let body: Vec<u8> = (0..=255).collect();
+        let mut pipe = Vec::new();
+        write_frame_with_tail(&mut pipe, &Batch { id: 9, body: &[] }, &body, 1024).unwrap();
+        write_frame_with_tail(&mut pipe, &Batch { id: 10, body: &[] }, &[], 1024).unwrap();
+        let mut input = &pipe[..];
+        let mut buffer = Vec::new();
+        let frame = read_frame_into(&mut input, 1024, &mut buffer).unwrap().unwrap();
+        assert_eq!(decode::<Batch>(frame).unwrap(), Batch { id: 9, body: &body });
+        let frame = read_frame_into(&mut input, 1024, &mut buffer).unwrap().unwrap();
+        assert_eq!(decode::<Batch>(frame).unwrap(), Batch { id: 10, body: &[] });
+        assert_eq!(read_frame_into(&mut input, 1024, &mut buffer).unwrap(), None);
+        let err = write_frame_with_tail(&mut Vec::new(), &Batch { id: 1, body: &[] }, &body, 100).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { max: 100, .. }), "{err}");
     }
 
     #[test]

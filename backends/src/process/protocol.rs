@@ -19,8 +19,8 @@ use super::frame::{read_message, write_frame, FrameError};
 /// The first bytes a worker writes.
 pub const MAGIC: [u8; 8] = *b"PPWORKER";
 
-/// Bumped whenever a message changes shape.
-pub const VERSION: u32 = 2;
+/// Bumped whenever a message changes shape (3: borrowed batches, varint record headers).
+pub const VERSION: u32 = 3;
 
 /// The largest hello frame accepted.
 const MAX_HELLO: usize = 4096;
@@ -66,39 +66,41 @@ pub struct Hello {
     pub build: BuildId,
 }
 
-/// Parent → child.
+/// Parent → child. It borrows its bytes: the parent encodes it from a job's encoded calls without
+/// copying them (`frame::write_frame_with_tail`), the child decodes it in place from the frame it
+/// read, so a task's borrowed arguments point into that frame.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Request {
+pub enum Request<'a> {
     /// Run the `calls` calls packed in `args` (see `parapool_core::wire`) to `task` with
     /// `kwargs`; answer with [`Response::Results`] for `id`.
     Batch {
         /// Chosen by the parent, echoed in the answer.
         id: u64,
         /// The task's registered name.
-        task: String,
+        task: &'a str,
         /// Encoded keyword arguments, shared by every call.
         #[serde(with = "serde_bytes")]
-        kwargs: Vec<u8>,
+        kwargs: &'a [u8],
         /// How many calls `args` packs.
         calls: u64,
-        /// One arguments record per call.
+        /// One arguments record per call. The last field, so it can be written as the frame's tail.
         #[serde(with = "serde_bytes")]
-        args: Vec<u8>,
+        args: &'a [u8],
     },
     /// Finish and exit.
     Shutdown,
 }
 
-/// Child → parent.
+/// Child → parent; borrowed like [`Request`].
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Response {
+pub enum Response<'a> {
     /// One outcome record per call of batch `id`, in order (see `parapool_core::wire`).
     Results {
         /// The batch's id.
         id: u64,
-        /// The packed outcomes.
+        /// The packed outcomes. The last field, so it can be written as the frame's tail.
         #[serde(with = "serde_bytes")]
-        outcomes: Vec<u8>,
+        outcomes: &'a [u8],
     },
 }
 

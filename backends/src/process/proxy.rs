@@ -17,7 +17,7 @@ use parapool_core::scheduler::Scheduler;
 use parapool_core::{wire, Error, Job};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::frame::{encode_frame, read_message};
+use super::frame::{decode, frame_prefix, read_frame_into, write_frame, write_frame_with_tail};
 use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response};
 use super::spawn::spawn_worker;
 use super::{Initializer, ProcessOptions};
@@ -239,9 +239,7 @@ impl Conn {
         let terminate = terminate || shared.terminating();
         if let Some(mut writer) = self.writer.take() {
             if !terminate {
-                if let Ok(frame) = encode_frame(&Request::Shutdown, shared.options.max_frame) {
-                    let _ = writer.write_all(&frame);
-                }
+                let _ = write_frame(&mut writer, &Request::Shutdown, shared.options.max_frame);
             }
         }
         if terminate {
@@ -269,18 +267,14 @@ impl Conn {
 
 /// Runs the initializer on a new worker and waits for its outcome.
 fn run_initializer(init: &Initializer, to_child: &File, from_child: &File, max_frame: usize) -> Result<(), String> {
-    let request = Request::Batch {
-        id: u64::MAX,
-        task: init.task.to_owned(),
-        kwargs: init.kwargs.clone(),
-        calls: 1,
-        args: init.args.clone(),
-    };
-    let frame = encode_frame(&request, max_frame).map_err(|e| format!("could not be sent: {e}"))?;
-    (&*to_child).write_all(&frame).map_err(|e| format!("could not be sent: {e}"))?;
-    match read_message::<Response>(&mut &*from_child, max_frame) {
+    let request = Request::Batch { id: u64::MAX, task: init.task, kwargs: &init.kwargs, calls: 1, args: &[] };
+    write_frame_with_tail(&mut &*to_child, &request, &init.args, max_frame)
+        .map_err(|e| format!("could not be sent: {e}"))?;
+    let mut buffer = Vec::new();
+    let response = read_frame_into(&mut &*from_child, max_frame, &mut buffer).and_then(|f| f.map(decode).transpose());
+    match response {
         Ok(Some(Response::Results { id: u64::MAX, outcomes })) => {
-            match wire::Reader::new(&outcomes).skip_outcome(init.task) {
+            match wire::Reader::new(outcomes).skip_outcome(init.task) {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!("failed: {e}")),
             }
@@ -295,13 +289,15 @@ fn run_initializer(init: &Initializer, to_child: &File, from_child: &File, max_f
 /// it and fails what it held.
 fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     let max = shared.options.max_frame;
+    // One frame buffer for the life of the child: results are decoded in place.
+    let mut buffer = Vec::new();
     let broken = loop {
-        match read_message::<Response>(&mut from_child, max) {
+        match read_frame_into(&mut from_child, max, &mut buffer).and_then(|f| f.map(decode::<Response>).transpose()) {
             Ok(Some(Response::Results { id, outcomes })) => {
                 let job = link.state.lock().in_flight.remove(&id);
                 link.changed.notify_all();
                 match job {
-                    Some(job) => job.complete_encoded(&outcomes),
+                    Some(job) => job.complete_encoded(outcomes),
                     None => break Some(format!("protocol error: results for unknown batch {id}")),
                 }
             }
@@ -381,18 +377,13 @@ impl Proxy {
         let id = self.next_id;
         self.next_id += 1;
         let task = calls.task;
-        let request = Request::Batch {
-            id,
-            task: task.to_owned(),
-            kwargs: calls.kwargs,
-            calls: calls.calls as u64,
-            args: calls.args,
-        };
-        let frame = match encode_frame(&request, self.shared.options.max_frame) {
-            Ok(frame) => frame,
+        let max_frame = self.shared.options.max_frame;
+        // The arguments are written as the frame's tail, straight from the job's encoding.
+        let request = Request::Batch { id, task, kwargs: &calls.kwargs, calls: calls.calls as u64, args: &[] };
+        let prefix = match frame_prefix(&request, calls.args.len(), max_frame) {
+            Ok(prefix) => prefix,
             Err(e) => return job.fail(backend_error(format!("task `{task}`: {e}"))),
         };
-        drop(request);
         let max_in_flight = self.shared.options.max_in_flight;
         let shared = Arc::clone(&self.shared);
         loop {
@@ -409,7 +400,7 @@ impl Proxy {
             }
             state.in_flight.insert(id, job);
             drop(state);
-            let written = conn.writer.as_mut().map(|w| w.write_all(&frame));
+            let written = conn.writer.as_mut().map(|w| w.write_all(&prefix).and_then(|()| w.write_all(&calls.args)));
             if !matches!(written, Some(Ok(()))) {
                 // The child cannot take requests: kill it; its reader fails what it held.
                 conn.link.signal(libc::SIGKILL);

@@ -2,13 +2,12 @@
 //! says stop or goes away.
 
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parapool_core::{registry, wire, Error};
 
-use super::frame::{encode_frame, read_message, DEFAULT_MAX_FRAME};
+use super::frame::{decode, read_frame_into, write_frame_with_tail, FrameError, DEFAULT_MAX_FRAME};
 use super::protocol::{send_hello, Request, Response};
 use super::spawn::{MAX_FRAME_VAR, REQUEST_FD, RESULT_FD, TOKEN_VAR};
 
@@ -80,32 +79,40 @@ fn serve(token: &str, max_frame: usize) -> i32 {
         eprintln!("parapool worker {}: handshake failed: {e}", std::process::id());
         return 2;
     }
+    // One frame buffer for the life of the worker: a batch's borrowed arguments point into it.
+    let mut frame = Vec::new();
     loop {
-        match read_message::<Request>(&mut input, max_frame) {
-            Ok(Some(Request::Batch { id, task, kwargs, calls, args })) => {
+        let request = match read_frame_into(&mut input, max_frame, &mut frame).and_then(|f| f.map(decode).transpose()) {
+            Ok(request) => request,
+            Err(e) => {
+                eprintln!("parapool worker {}: bad request from the parent: {e}", std::process::id());
+                return 2;
+            }
+        };
+        match request {
+            Some(Request::Batch { id, task, kwargs, calls, args }) => {
                 let calls = calls as usize;
-                let outcomes = registry::run_batch(&task, &kwargs, calls, &args);
-                drop(args);
-                let frame = encode_frame(&Response::Results { id, outcomes }, max_frame).or_else(|e| {
-                    let error = Error::Backend {
-                        backend: "process".into(),
-                        message: format!("task `{task}`: the results could not be sent: {e}"),
-                    };
-                    encode_frame(&Response::Results { id, outcomes: wire::failed_outcomes(calls, &error) }, max_frame)
-                });
-                let written = match frame {
-                    Ok(frame) => output.write_all(&frame),
-                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                let outcomes = registry::run_batch(task, kwargs, calls, args);
+                let empty = Response::Results { id, outcomes: &[] };
+                let written = match write_frame_with_tail(&mut output, &empty, &outcomes, max_frame) {
+                    Err(FrameError::TooLarge { .. }) | Err(FrameError::Malformed(_)) => {
+                        let error = Error::Backend {
+                            backend: "process".into(),
+                            message: format!(
+                                "task `{task}`: the results could not be sent: {}",
+                                FrameError::TooLarge { len: outcomes.len(), max: max_frame }
+                            ),
+                        };
+                        let failed = wire::failed_outcomes(calls, &error);
+                        write_frame_with_tail(&mut output, &empty, &failed, max_frame)
+                    }
+                    other => other,
                 };
                 if written.is_err() {
                     return 0; // the parent is gone
                 }
             }
-            Ok(Some(Request::Shutdown)) | Ok(None) => return 0,
-            Err(e) => {
-                eprintln!("parapool worker {}: bad request from the parent: {e}", std::process::id());
-                return 2;
-            }
+            Some(Request::Shutdown) | None => return 0,
         }
     }
 }
