@@ -16,6 +16,12 @@ Figures (all medians over the repeats, Pool started with the default start metho
 
 Each figure is printed as `name<TAB>items<TAB>seconds<TAB>items/s`; the last line is one JSON
 object `{name: {"items": n, "seconds": s, "per_second": n / s}}` for the benchmark to parse.
+
+With `--serve`, it starts one `Pool(workers)` and answers requests on stdin instead, so that a
+benchmark can alternate Python's rounds with its own (`benches/borrowed.rs`): it prints `ready`,
+then for each line `map_letter_all` or `map_letter_e` it runs that map once over `--words` words
+and prints the seconds it took (timed here, around `pool.map` alone); an empty line or the end of
+stdin stops it.
 """
 import argparse
 import functools
@@ -56,9 +62,12 @@ def main():
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--applies", type=int, default=500)
     parser.add_argument("--starts", type=int, default=10)
+    parser.add_argument("--serve", action="store_true", help="answer timed map requests on stdin")
     args = parser.parse_args()
 
     words = [WORDS[i % len(WORDS)] for i in range(args.words)]
+    if args.serve:
+        return serve(words, args.workers)
     figures = {}
 
     def record(name, items, seconds):
@@ -96,6 +105,26 @@ def main():
     record("start_first_close", 1, median_seconds(start_first_close, args.starts))
 
     print(json.dumps(figures), flush=True)
+
+
+def serve(words, workers):
+    """Timed maps on request, for alternating rounds with another benchmark."""
+    import sys
+    with multiprocessing.Pool(workers) as pool:
+        count_e = functools.partial(count_letters, letter="e")
+        maps = {"map_letter_all": count_letters, "map_letter_e": count_e}
+        assert pool.map(count_letters, WORDS) == [3, 5, 5, 4, 7, 8, 11, 7, 11, 6]
+        assert pool.map(count_e, WORDS) == [0, 1, 1, 0, 1, 2, 1, 1, 1, 1]
+        print("ready", flush=True)
+        for line in sys.stdin:
+            name = line.strip()
+            if not name:
+                break
+            started = time.perf_counter()
+            counts = pool.map(maps[name], words)
+            seconds = time.perf_counter() - started
+            assert len(counts) == len(words)
+            print(f"{seconds:.6f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 //! The paths through parapool's `unsafe` code — handle cells in slabs (`core/src/slab.rs`), map
-//! inputs moved out of the caller's vector and outputs written into its slots (`slots.rs`) — on
-//! every in-process backend, small enough to run under Miri, which checks them for undefined
-//! behaviour and leaks:
+//! inputs moved out of the caller's vector and outputs written into its slots (`slots.rs`), jobs
+//! that borrow the caller's data with their lifetimes erased (`scope.rs`, `job.rs`, `apply.rs`) —
+//! on every in-process backend, small enough to run under Miri, which checks them for undefined
+//! behaviour and leaks. The borrowed tests free the borrowed data as soon as the call or scope
+//! returns, so a job that outlived its borrow would be a use after free that Miri reports:
 //!
 //! ```text
 //! cargo +nightly miri test --test miri
@@ -96,4 +98,98 @@ fn a_pool_dropped_with_work_in_flight_answers_every_call() {
 fn pools_can_be_made_from_code() {
     // `Pool::inline` is the reference; the others above go through the builder.
     assert_eq!(Pool::inline().unwrap().map(double, [1u64, 2, 3]).unwrap(), vec![2, 4, 6]);
+}
+
+/// Counts the letters of `word` found in `letter` (every letter when it is empty), borrowing both.
+#[parapool::task]
+fn count_borrowed(word: &str, #[kwarg] letter: &str) -> u64 {
+    word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() as u64
+}
+
+/// Sums a borrowed slice, scaled by a borrowed keyword argument; panics on an empty slice.
+#[parapool::task]
+fn sum_scaled(values: &[u64], #[kwarg(default = &1)] scale: &u64) -> u64 {
+    assert!(!values.is_empty(), "empty");
+    values.iter().sum::<u64>() * scale
+}
+
+fn expected_counts(words: &[String], letter: &str) -> Vec<u64> {
+    words.iter().map(|w| weigh_reference(w, letter, 1, None).unwrap()).collect()
+}
+
+#[test]
+fn blocking_calls_borrow_for_their_duration() {
+    for backend in IN_PROCESS {
+        let pool = common::pool(backend);
+        let input = words(30);
+        let letter = String::from("e");
+        let call = count_borrowed.with(count_borrowed::kwargs().letter(&letter)).chunksize(4);
+        assert_eq!(pool.map(call, &input).unwrap(), expected_counts(&input, "e"), "{backend}");
+        let pairs: Vec<(&str,)> = input.iter().map(|w| (w.as_str(),)).collect();
+        assert_eq!(pool.starmap(count_borrowed.chunksize(3), pairs).unwrap(), expected_counts(&input, ""), "{backend}");
+        let first = pool.apply(count_borrowed, (&input[0],), count_borrowed::kwargs().letter(&letter)).unwrap();
+        assert_eq!(first, expected_counts(&input, "e")[0], "{backend}");
+        // A failing call among borrowed ones: the rest complete, nothing borrowed is touched later.
+        let slices: Vec<Vec<u64>> = (0..12u64).map(|i| (0..i % 4).collect()).collect();
+        let scale = 3u64;
+        let scaled = sum_scaled.with(sum_scaled::kwargs().scale(&scale)).chunksize(2);
+        assert!(matches!(pool.map(scaled, &slices), Err(Error::Panicked { .. })), "{backend}");
+        drop((input, letter, slices));
+    }
+}
+
+#[test]
+fn a_scope_waits_for_jobs_whose_handles_and_streams_were_forgotten() {
+    for backend in IN_PROCESS {
+        let pool = common::pool(backend);
+        let input = words(40);
+        let letter = String::from("e");
+        let third = expected_counts(&input, "e")[2];
+        let escaped = pool.scope(|s| {
+            let call = count_borrowed.with(count_borrowed::kwargs().letter(&letter)).chunksize(3);
+            std::mem::forget(s.map_async(call.clone(), &input).unwrap());
+            std::mem::forget(s.apply_async(count_borrowed, (&input[1],), ()).unwrap());
+            let mut stream = s.imap(call.clone(), input.iter());
+            assert_eq!(stream.next().unwrap().unwrap(), expected_counts(&input, "e")[0], "{backend}");
+            std::mem::forget(stream);
+            drop(s.imap_unordered(call, &input));
+            // A handle may leave the scope: its result is owned.
+            s.apply_async(count_borrowed, (&input[2],), count_borrowed::kwargs().letter(&letter)).unwrap()
+        });
+        // Everything the jobs borrowed goes now; no job may still hold it.
+        drop((input, letter));
+        assert_eq!(escaped.get().unwrap(), third, "{backend}");
+    }
+}
+
+#[test]
+fn a_panicking_scope_still_waits_for_its_jobs() {
+    for backend in IN_PROCESS {
+        let pool = common::pool(backend);
+        let input = words(20);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                let _handle = s.map_async(count_borrowed.chunksize(2), &input).unwrap();
+                panic!("the scope's closure fails");
+            })
+        }));
+        assert!(panicked.is_err(), "{backend}");
+        drop(input);
+    }
+}
+
+#[test]
+fn a_pool_terminated_during_a_borrowed_map_answers_every_call() {
+    let pool = Arc::new(common::pool("thread"));
+    let input = words(60);
+    let terminator = {
+        let pool = Arc::clone(&pool);
+        std::thread::spawn(move || pool.terminate())
+    };
+    match pool.map(count_borrowed.chunksize(1), &input) {
+        Ok(values) => assert_eq!(values, expected_counts(&input, "")),
+        Err(error) => assert!(matches!(error, Error::Cancelled { .. } | Error::Closed), "{error}"),
+    }
+    terminator.join().unwrap();
+    drop(input);
 }

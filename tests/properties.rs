@@ -6,7 +6,7 @@ parapool::process_worker_test!(); // lets this test binary be a process-backend 
 
 mod common;
 
-use common::{subtract, weigh, weigh_reference, BACKENDS};
+use common::{subtract, weigh, weigh_borrowed, weigh_reference, BACKENDS};
 use parapool::{Error, Task};
 use proptest::prelude::*;
 
@@ -59,6 +59,69 @@ fn map_outcome(result: Result<Vec<u64>, Error>) -> Result<Vec<u64>, String> {
         Err(Error::Panicked { message, .. }) => Err(message),
         Err(other) => panic!("unexpected error {other:?}"),
     }
+}
+
+/// [`weigh_borrowed`] with the keyword arguments `kw`, its letters lent by `kw`.
+fn borrowed_call(kw: &(String, u64, Option<char>), chunk: Option<usize>) -> parapool::TaskCall<'_, weigh_borrowed> {
+    let call = weigh_borrowed.with(weigh_borrowed::kwargs().letter(&kw.0).scale(kw.1).fail_on(kw.2));
+    match chunk {
+        Some(n) => call.chunksize(n),
+        None => call,
+    }
+}
+
+/// One item's outcome from [`weigh_borrowed`]: the value, or the message of its panic.
+fn borrowed_outcome(result: &Result<u64, Error>) -> Result<u64, String> {
+    match result {
+        Ok(value) => Ok(*value),
+        Err(Error::Panicked { task, message, .. }) => {
+            assert_eq!(task, <weigh_borrowed as Task>::NAME);
+            Err(message.clone())
+        }
+        Err(other) => panic!("unexpected error {other:?}"),
+    }
+}
+
+/// A whole map's outcome from [`weigh_borrowed`]: the values, or the message of the first panic.
+fn borrowed_map_outcome(result: Result<Vec<u64>, Error>) -> Result<Vec<u64>, String> {
+    match result {
+        Ok(values) => Ok(values),
+        Err(error) => Err(borrowed_outcome(&Err(error)).unwrap_err()),
+    }
+}
+
+/// Each item as a one-element argument tuple, for `starmap`.
+fn starred<I: IntoIterator>(items: I) -> impl Iterator<Item = (I::Item,)> {
+    items.into_iter().map(|item| (item,))
+}
+
+/// Runs `$body` once for each form a caller may pass `$words` (a `Vec<String>`) in for a `&str`
+/// parameter, with `$form` naming the form and `$items()` making a fresh value of it (a borrowing
+/// one, or an owned copy the call consumes).
+macro_rules! for_each_str_form {
+    ($words:expr, |$form:ident, $items:ident| $body:block) => {{
+        let words: &Vec<String> = &$words;
+        {
+            let ($form, $items) = ("&Vec<String>", || words);
+            $body
+        }
+        {
+            let ($form, $items) = ("words.iter()", || words.iter());
+            $body
+        }
+        {
+            let ($form, $items) = ("Vec<&str>", || words.iter().map(String::as_str).collect::<Vec<&str>>());
+            $body
+        }
+        {
+            let ($form, $items) = ("&[String]", || words.as_slice());
+            $body
+        }
+        {
+            let ($form, $items) = ("Vec<String>", || words.clone());
+            $body
+        }
+    }};
 }
 
 proptest! {
@@ -136,6 +199,72 @@ proptest! {
                 Err(other) => panic!("unexpected {other:?}"),
             };
             prop_assert_eq!(&got, &expected, "starmap on {}", backend);
+        }
+    }
+
+    #[test]
+    fn borrowed_calls_equal_sequential(words in prop::collection::vec(word(), 0..40), kw in kwargs(), chunk in chunksize()) {
+        let expected: Vec<Result<u64, String>> =
+            words.iter().map(|w| weigh_reference(w, &kw.0, kw.1, kw.2)).collect();
+        let mut sorted_expected = expected.clone();
+        sorted_expected.sort();
+        let snapshot = words.clone();
+        for backend in BACKENDS {
+            let pool = common::pool(backend);
+            let call = || borrowed_call(&kw, chunk);
+
+            for_each_str_form!(words, |form, items| {
+                prop_assert_eq!(
+                    borrowed_map_outcome(pool.map(call(), items())),
+                    expected_map(&expected),
+                    "map over {} on {}", form, backend
+                );
+                prop_assert_eq!(
+                    borrowed_map_outcome(pool.starmap(call(), starred(items()))),
+                    expected_map(&expected),
+                    "starmap over ({},) on {}", form, backend
+                );
+                // Every scoped call at once, each handle and stream read after all were started.
+                let (mapped, starmapped, streamed, mut unordered) = pool.scope(|s| {
+                    let mapped = s.map_async(call(), items()).unwrap();
+                    let starmapped = s.starmap_async(call(), starred(items())).unwrap();
+                    let streamed = s.imap(call(), items());
+                    let unordered = s.imap_unordered(call(), items());
+                    let unordered: Vec<_> = unordered.map(|r| borrowed_outcome(&r)).collect();
+                    let streamed: Vec<_> = streamed.map(|r| borrowed_outcome(&r)).collect();
+                    (mapped.get(), starmapped.get(), streamed, unordered)
+                });
+                prop_assert_eq!(borrowed_map_outcome(mapped), expected_map(&expected), "scoped map_async over {} on {}", form, backend);
+                prop_assert_eq!(
+                    borrowed_map_outcome(starmapped),
+                    expected_map(&expected),
+                    "scoped starmap_async over ({},) on {}", form, backend
+                );
+                prop_assert_eq!(&streamed, &expected, "scoped imap over {} on {}", form, backend);
+                unordered.sort();
+                prop_assert_eq!(&unordered, &sorted_expected, "scoped imap_unordered over {} on {}", form, backend);
+            });
+
+            // apply and scoped apply_async, the word lent as &String, &str or a subslice in turn,
+            // the keyword arguments borrowed from `kw`.
+            let kwargs = || weigh_borrowed::kwargs().letter(&kw.0).scale(kw.1).fail_on(kw.2);
+            for (i, (word, expected)) in words.iter().zip(&expected).enumerate() {
+                let applied = match i % 3 {
+                    0 => pool.apply(weigh_borrowed, (word,), kwargs()),
+                    1 => pool.apply(weigh_borrowed, (word.as_str(),), kwargs()),
+                    _ => pool.apply(weigh_borrowed, (&word[..],), kwargs()),
+                };
+                prop_assert_eq!(&borrowed_outcome(&applied), expected, "apply on {}", backend);
+            }
+            let applied_async: Vec<Result<u64, String>> = pool.scope(|s| {
+                let handles: Vec<_> = words.iter().map(|w| s.apply_async(weigh_borrowed, (w,), kwargs()).unwrap()).collect();
+                handles.into_iter().map(|h| borrowed_outcome(&h.get())).collect()
+            });
+            prop_assert_eq!(&applied_async, &expected, "scoped apply_async on {}", backend);
+
+            prop_assert_eq!(&words, &snapshot, "the caller's words changed on {}", backend);
+            pool.close();
+            pool.join().unwrap();
         }
     }
 }

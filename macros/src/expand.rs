@@ -328,6 +328,8 @@ fn kwargs_struct(krate: &Path, task: &TaskFn, kwargs_ident: &Ident) -> TokenStre
             #[serde(crate = #serde_path)]
             #vis struct #wire_ident<'w> {
                 #(#wire_fields,)*
+                #[serde(skip)]
+                __parapool_borrows: ::core::marker::PhantomData<&'w ()>,
             }
         }
     });

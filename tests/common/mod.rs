@@ -75,6 +75,188 @@ pub fn panics(message: String) -> u8 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tasks with borrowed parameters (`&str`, `&[u8]`, `&[T]`, `&T`), each with its sequential
+// reference where the value is not obvious.
+
+/// The borrowed twin of [`weigh`]: the same value and the same panic, with the word and the
+/// letters lent by the caller. [`weigh_reference`] is its reference too.
+#[parapool::task]
+pub fn weigh_borrowed(
+    word: &str,
+    #[kwarg] letter: &str,
+    #[kwarg(default = 1)] scale: u64,
+    #[kwarg] fail_on: Option<char>,
+) -> u64 {
+    if let Some(c) = fail_on {
+        if word.contains(c) {
+            panic!("{c:?} in {word:?}");
+        }
+    }
+    word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() as u64 * scale
+}
+
+/// A position-weighted checksum: the sum of `(i + 1) * byte` over the bytes of `data` not in
+/// `skip`.
+#[parapool::task]
+pub fn checksum(data: &[u8], #[kwarg] skip: &[u8]) -> u64 {
+    checksum_reference(data, skip)
+}
+
+/// The sequential reference for [`checksum`].
+pub fn checksum_reference(data: &[u8], skip: &[u8]) -> u64 {
+    data.iter().enumerate().filter(|(_, b)| !skip.contains(b)).map(|(i, &b)| (i as u64 + 1) * u64::from(b)).sum()
+}
+
+/// The sum of `xs[i] * weights[i]` (a missing weight counts as 1), followed by `unit`.
+///
+/// `unit` is there because at d05f9eb a task whose only borrowed keyword arguments are `&[T]` or
+/// `&T` does not compile (E0392, "lifetime parameter `'w` is never used", in the generated wire
+/// struct of the keyword arguments); a `&str` or `&[u8]` keyword argument beside them avoids that.
+#[parapool::task]
+pub fn weighted_sum(xs: &[u32], #[kwarg] weights: &[u32], #[kwarg] unit: &str) -> String {
+    weighted_sum_reference(xs, weights, unit)
+}
+
+/// The sequential reference for [`weighted_sum`].
+pub fn weighted_sum_reference(xs: &[u32], weights: &[u32], unit: &str) -> String {
+    let sum: u64 =
+        xs.iter().enumerate().map(|(i, &x)| u64::from(x) * u64::from(weights.get(i).copied().unwrap_or(1))).sum();
+    format!("{sum}{unit}")
+}
+
+/// A polygon by its sides. Deliberately not `Clone`: a call can only lend it to a task.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    pub name: String,
+    pub sides: Vec<u32>,
+}
+
+impl Shape {
+    pub fn new(name: &str, sides: &[u32]) -> Shape {
+        Shape { name: name.to_string(), sides: sides.to_vec() }
+    }
+}
+
+/// `"NAME: PERIMETER"`, the perimeter times `scale`; panics on a shape without sides.
+#[parapool::task]
+pub fn perimeter(shape: &Shape, #[kwarg(default = 1)] scale: u32) -> String {
+    assert!(!shape.sides.is_empty(), "{} has no sides", shape.name);
+    format!("{}: {}", shape.name, shape.sides.iter().map(|&s| u64::from(s) * u64::from(scale)).sum::<u64>())
+}
+
+/// Owned and borrowed positional parameters mixed, in every kind: `word` repeated `times`, then
+/// the sum of `tail` plus `offset`, then `suffix` and the shape's name.
+#[parapool::task]
+pub fn label(word: &str, times: usize, tail: &[u32], suffix: String, shape: &Shape, offset: &u64) -> String {
+    label_reference(word, times, tail, &suffix, shape, *offset)
+}
+
+/// The sequential reference for [`label`].
+pub fn label_reference(word: &str, times: usize, tail: &[u32], suffix: &str, shape: &Shape, offset: u64) -> String {
+    format!(
+        "{}|{}|{suffix}|{}",
+        word.repeat(times),
+        tail.iter().map(|&t| u64::from(t)).sum::<u64>() + offset,
+        shape.name
+    )
+}
+
+/// Where the bytes of `word` are: in-process backends lend the caller's own string.
+#[parapool::task]
+pub fn address_of(word: &str) -> usize {
+    word.as_ptr() as usize
+}
+
+/// Leaves the file `started-WORD` in the directory `dir`, waits at the gate of that directory
+/// (see [`Marks`]), leaves `finished-WORD` and returns the length of `word`.
+///
+/// It passes the gate without waiting when `word` starts with `!`, or when it runs on the thread
+/// that made the call (the caller's own thread, in process `owner`, that is not a pool worker):
+/// there, waiting would block the thread that opens the gate.
+#[parapool::task]
+pub fn mark(word: &str, #[kwarg] dir: &str, #[kwarg] owner: u32) -> usize {
+    let dir = std::path::Path::new(dir);
+    let _ = std::fs::write(dir.join(format!("started-{word}")), "");
+    let on_a_worker = std::thread::current().name().is_some_and(|name| name.starts_with("parapool-worker-"));
+    let in_the_caller = std::process::id() == owner && !on_a_worker;
+    if !word.starts_with('!') && !in_the_caller {
+        // Also stops waiting when the directory is gone (a failed test cleaned up).
+        while !dir.join("gate").exists() && dir.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    let _ = std::fs::write(dir.join(format!("finished-{word}")), "");
+    word.len()
+}
+
+/// A fresh directory where [`mark`] calls leave their marks, with a gate they wait at until
+/// [`Marks::open_gate`]. Files work across processes, so what the calls did is observable on
+/// every backend. Dropping it opens the gate and removes the directory.
+pub struct Marks {
+    dir: std::path::PathBuf,
+}
+
+impl Marks {
+    /// A new, empty directory named after `test`.
+    pub fn new(test: &str) -> Marks {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("parapool-marks-{}-{test}-{serial}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        Marks { dir }
+    }
+
+    /// The directory, as [`mark`]'s `dir` keyword argument.
+    pub fn dir(&self) -> &str {
+        self.dir.to_str().expect("the temporary directory is UTF-8")
+    }
+
+    /// [`mark`] with its keyword arguments pointing here, its owner this process.
+    pub fn call(&self) -> parapool::TaskCall<'_, mark> {
+        use parapool::Task;
+        mark.with(mark::kwargs().dir(self.dir()).owner(std::process::id()))
+    }
+
+    /// Lets every waiting and future [`mark`] call through.
+    pub fn open_gate(&self) {
+        std::fs::write(self.dir.join("gate"), "").expect("opening the gate");
+    }
+
+    /// How many calls have started.
+    pub fn started(&self) -> usize {
+        self.count("started-")
+    }
+
+    /// How many calls have finished.
+    pub fn finished(&self) -> usize {
+        self.count("finished-")
+    }
+
+    /// Blocks until at least `calls` calls have started.
+    pub fn wait_started(&self, calls: usize) {
+        while self.started() < calls {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(prefix)).count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Marks {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.dir.join("gate"), "");
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The serde-loopback backend: a third-party backend that runs every job through the codec, the
 // way a process backend does, but in the caller. It exercises `Job::encode`,
 // `registry::run_batch` and `Job::complete_encoded` under every property test.
