@@ -5,24 +5,29 @@
 //!
 //! ```
 //! #[parapool::task]
-//! fn count_letters(word: String, #[kwarg] letter: String) -> usize {
+//! fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
 //!     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count()
 //! }
 //!
 //! fn main() -> Result<(), parapool::Error> {
 //!     let pool = parapool::Pool::from_env()?; // PARAPOOL_BACKEND picks the backend
 //!     let words: Vec<String> = ["map", "entry", "buyer"].map(String::from).to_vec();
-//!     assert_eq!(pool.map(count_letters, words)?, vec![3, 5, 5]);
-//!     let e = pool.apply(count_letters, ("clothes".into(),), count_letters::kwargs().letter("e"))?;
+//!     assert_eq!(pool.map(count_letters, &words)?, vec![3, 5, 5]); // lends each word, no clone
+//!     let e = pool.apply(count_letters, ("clothes",), count_letters::kwargs().letter("e"))?;
 //!     assert_eq!(e, 1);
+//!     let counts = pool.scope(|s| s.map_async(count_letters, &words)?.get())?;
+//!     assert_eq!(counts, vec![3, 5, 5]);
 //!     pool.close();
 //!     pool.join()
 //! }
 //! ```
 //!
 //! - [`task`] turns a free function into a [`Task`] that any backend can run, registered by name.
+//!   Its parameters may borrow (`&str`, `&[u8]`, `&[T]`, `&T`; see [`param`]) or be owned.
 //! - [`Pool`] has every call — `map`, `starmap`, `apply`, their `_async` forms, `imap`,
 //!   `imap_unordered`, `close`, `join`, `terminate` — written once over the [`Backend`] trait.
+//!   The blocking calls borrow for their duration; [`Pool::scope`] lets the asynchronous ones
+//!   borrow too, like `std::thread::scope`.
 //! - Backends are chosen by name at run time ([`PoolBuilder::backend`], `PARAPOOL_BACKEND`); a
 //!   third party adds one by implementing [`Backend`] and registering a [`BackendFactory`].
 #![deny(missing_docs)]

@@ -4,9 +4,12 @@ parapool::process_worker_test!(); // lets this test binary be a process-backend 
 
 mod common;
 
-#[path = "../examples/count_letters.rs"]
+#[path = "../examples/owned_inputs.rs"]
 #[allow(dead_code)]
-mod example;
+mod owned;
+
+/// `examples/count_letters.rs`, which `owned_inputs.rs` includes.
+use owned::tutorial as example;
 
 const ALL: &str = "[3, 5, 5, 4, 7, 8, 11, 7, 11, 6]";
 const E: &str = "[0, 1, 1, 0, 1, 2, 1, 1, 1, 1]";
@@ -26,4 +29,13 @@ fn count_letters_prints_the_tutorial_lines_on_every_backend() {
 fn count_letters_is_still_a_plain_function() {
     assert_eq!(example::count_letters("grandmother", ""), 11);
     assert_eq!(example::count_letters("grandmother", "r"), 2);
+}
+
+#[test]
+fn owned_inputs_print_the_same_lines_on_every_backend() {
+    for backend in common::BACKENDS {
+        let pool = common::pool(backend);
+        let lines = owned::owned_lines(&pool).unwrap();
+        assert_eq!(lines, vec![r#"["MAP!", "ENTRY!", "BUYER!"]"#, "[2, 4, 6, 8]", ALL], "backend {backend}");
+    }
 }

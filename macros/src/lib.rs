@@ -25,9 +25,14 @@ mod types;
 ///   dereferences to a function pointer with every parameter, keyword arguments included, in
 ///   declaration order).
 ///
-/// Every parameter and the return type must be owned and implement `serde::Serialize`,
-/// `serde::de::DeserializeOwned` and `Send + 'static`; a violation is reported on the offending
-/// type. Generic, `async`, `const`, `unsafe` and `extern` functions and methods are rejected.
+/// A parameter is either owned — a type that implements `serde::Serialize`,
+/// `serde::de::DeserializeOwned` and `Send + 'static` — or a shared reference to an owned type:
+/// `&str`, `&[u8]`, `&[T]` or `&T` (with `T: Serialize + DeserializeOwned + Sync + 'static`),
+/// written without a lifetime. A caller lends borrowed parameters the data it keeps
+/// (`pool.map(task, &words)`); see `parapool::param` for what each kind accepts. References
+/// inside other types (`Vec<&str>`), `&mut` and named lifetimes are rejected, and so is a
+/// borrowed return type: the output is owned. A violation is reported on the offending type.
+/// Generic, `async`, `const`, `unsafe` and `extern` functions and methods are rejected.
 ///
 /// # Keyword arguments
 ///
@@ -41,7 +46,10 @@ mod types;
 /// `impl Into<T>`, or `T` itself for primitive integers.
 ///
 /// Keyword arguments must be plain identifiers (`name: T` or `mut name: T`) and come after every
-/// positional parameter; positional parameters may use any irrefutable pattern.
+/// positional parameter; positional parameters may use any irrefutable pattern. A keyword
+/// argument may be a reference too: the struct then borrows for a lifetime `'k`
+/// (`CountLettersKwargs<'k>`), and its setter takes `&'k` of anything `AsRef<str>` (for `&str`),
+/// `AsRef<[T]>` (for `&[T]`) or `Borrow<T>` (for `&T`).
 ///
 /// # Options
 ///
