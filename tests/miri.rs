@@ -193,3 +193,22 @@ fn a_pool_terminated_during_a_borrowed_map_answers_every_call() {
     terminator.join().unwrap();
     drop(input);
 }
+
+#[test]
+fn a_map_filled_chunk_by_chunk_frees_every_item_once_when_its_input_breaks() {
+    for backend in IN_PROCESS {
+        let pool = common::pool(backend);
+        // An input of known length that is not a vector: its chunks go out as they are filled.
+        let input = words(30);
+        let breaking = input.iter().enumerate().map(|(i, w)| {
+            assert!(i != 17, "the input breaks");
+            w.clone()
+        });
+        assert!(
+            matches!(pool.map(count_borrowed.chunksize(4), breaking), Err(Error::InputPanicked { .. })),
+            "{backend}"
+        );
+        let owned = input.iter().cloned();
+        assert_eq!(pool.map(count_borrowed.chunksize(4), owned).unwrap(), expected_counts(&input, ""), "{backend}");
+    }
+}

@@ -34,6 +34,21 @@ pub(crate) fn plan(items: usize, workers: usize, fixed: Option<usize>) -> Vec<Ra
     ranges
 }
 
+/// The chunks of a map whose input is filled into them as they go out (not taken over from a
+/// vector): [`plan`]'s, except that a single worker gets blocks of [`FILLED_BLOCK`] items, so that
+/// the items a chunk holds are still in the cache when they are used, and a worker starts on the
+/// first block while the caller fills the next.
+pub(crate) fn plan_filled(items: usize, workers: usize, fixed: Option<usize>) -> Vec<Range<usize>> {
+    match (workers, fixed) {
+        (0 | 1, None) => plan(items, workers, Some(FILLED_BLOCK)),
+        _ => plan(items, workers, fixed),
+    }
+}
+
+/// Items per chunk of a one-worker map whose input is filled as it goes (16 Ki: 128 KiB of
+/// references, well inside a core's L2 cache).
+pub(crate) const FILLED_BLOCK: usize = 16 << 10;
+
 /// Python's equal chunk size for `items` items on `workers` workers (at least 1): used for
 /// streams of known length, whose chunks are submitted a window at a time.
 pub(crate) fn auto_chunksize(items: usize, workers: usize) -> usize {
@@ -67,6 +82,14 @@ mod tests {
         assert!(million.len() < 150, "{} jobs", million.len());
         assert_eq!(plan(10, 1, None), vec![0..10]);
         assert_eq!(plan(0, 2, None), Vec::<Range<usize>>::new());
+    }
+
+    #[test]
+    fn a_filled_map_on_one_worker_goes_in_cache_sized_blocks() {
+        let blocks = plan_filled(40_000, 1, None);
+        assert_eq!(blocks, vec![0..FILLED_BLOCK, FILLED_BLOCK..2 * FILLED_BLOCK, 2 * FILLED_BLOCK..40_000]);
+        assert_eq!(plan_filled(40_000, 1, Some(30_000)), vec![0..30_000, 30_000..40_000]);
+        assert_eq!(plan_filled(2000, 2, None), plan(2000, 2, None));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) struct ChunkOutcome<O> {
 
 impl<O> ChunkOutcome<O> {
     /// Every call failed with a clone of `error`.
-    fn all_failed(calls: usize, error: Error) -> Self {
+    pub(crate) fn all_failed(calls: usize, error: Error) -> Self {
         ChunkOutcome { values: Vec::new(), failures: (0..calls).map(|i| (i, error.clone())).collect() }
     }
 

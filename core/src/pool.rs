@@ -13,7 +13,7 @@ use crate::collect::{SlotCollector, WholeMapSink};
 use crate::error::Error;
 use crate::handle::{pending, AsyncResult};
 use crate::input::{CallInput, Single, Starred};
-use crate::job::{new_job, CallItems, Deliver, Job};
+use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Job};
 use crate::lifecycle::Stage;
 use crate::panic::{install_hook, payload_message};
 use crate::param::{ArgOf, ArgsOf, Param};
@@ -154,7 +154,7 @@ impl PoolInner {
         A: ArgOf<F> + 'j,
     {
         // SAFETY: the caller's guarantee.
-        unsafe { self.submit_map::<T, Single<A, F>>(call, items, scope) }
+        unsafe { self.submit_map::<T, Single<A, F>, _>(call, items, scope) }
     }
 
     /// `starmap_async`, within `scope` if any.
@@ -169,7 +169,7 @@ impl PoolInner {
         scope: Option<&Arc<ScopeState>>,
     ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
         // SAFETY: the caller's guarantee.
-        unsafe { self.submit_map::<T, Starred<A>>(call, items, scope) }
+        unsafe { self.submit_map::<T, Starred<A>, _>(call, items, scope) }
     }
 
     /// Chunks `args` and submits them; the handle completes when the last chunk does.
@@ -177,10 +177,10 @@ impl PoolInner {
     /// # Safety
     ///
     /// As for [`submit_chunk`](Self::submit_chunk).
-    unsafe fn submit_map<'j, 'k: 'j, T: Task, M: CallInput<T> + 'j>(
+    unsafe fn submit_map<'j, 'k: 'j, T: Task, M: CallInput<T> + 'j, I: Iterator<Item = M::Item>>(
         &self,
         call: TaskCall<'k, T>,
-        args: impl Iterator<Item = M::Item>,
+        args: I,
         scope: Option<&Arc<ScopeState>>,
     ) -> Result<AsyncResult<Vec<T::Output>>, Error> {
         // Checked before the input is consumed; checked again (and held) when submitting.
@@ -188,13 +188,37 @@ impl PoolInner {
         if call.chunksize == Some(0) {
             return Err(Error::ZeroChunksize);
         }
-        let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
-            .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
-        let items = args.len();
-        let chunks = chunking::plan(items, self.workers(), call.chunksize);
         let kwargs = Arc::new(call.kwargs);
         let token = || scope.map(ScopeToken::new);
         let (handle, completer) = pending();
+        // An input of known length, not already a vector (whose items are taken over in place):
+        // its chunks go to the workers as they are filled.
+        if let (len, Some(high)) = args.size_hint() {
+            let chunks = chunking::plan_filled(len, self.workers(), call.chunksize);
+            if len == high && chunks.len() > 1 && !is_vec_iter::<I>() {
+                let collector = SlotCollector::new(len, chunks.clone(), completer);
+                // SAFETY: the caller's guarantee.
+                unsafe { self.submit_filling::<T, M>(args, chunks, &kwargs, &collector, token)? };
+                return Ok(handle);
+            }
+        }
+        let promised = match args.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
+            .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
+        let items = args.len();
+        // An exact size hint that was wrong is an error here too, as on the chunk-by-chunk path.
+        if let Some(promised) = promised.filter(|&promised| promised != items) {
+            let message = if items < promised {
+                format!("the input's size_hint promised {promised} items, but it ended after {items}")
+            } else {
+                format!("the input's size_hint promised {promised} items, but it has more")
+            };
+            return Err(Error::InputPanicked { message });
+        }
+        let chunks = chunking::plan(items, self.workers(), call.chunksize);
         match chunks.len() {
             0 => completer.complete(Ok(Vec::new())),
             // SAFETY (both): the caller's guarantee.
@@ -215,6 +239,78 @@ impl PoolInner {
             }
         }
         Ok(handle)
+    }
+
+    /// Fills the chunks of a map from `args` one at a time, submitting each as soon as its items
+    /// are in, so the workers start on the first while this thread takes the next from the
+    /// input. If the input panics, ends before its size hint said, goes on after it, or the pool
+    /// closes half-way, the chunks not submitted fail with that error (the submitted ones run)
+    /// and so does the call.
+    ///
+    /// # Safety
+    ///
+    /// As for [`submit_chunk`](Self::submit_chunk).
+    unsafe fn submit_filling<'j, 'k: 'j, T: Task, M: CallInput<T> + 'j>(
+        &self,
+        mut args: impl Iterator<Item = M::Item>,
+        chunks: Vec<std::ops::Range<usize>>,
+        kwargs: &Arc<T::Kwargs<'k>>,
+        collector: &Arc<SlotCollector<T::Output>>,
+        token: impl Fn() -> Option<ScopeToken>,
+    ) -> Result<(), Error> {
+        let len = chunks.last().map_or(0, |last| last.end);
+        let mut failed = None;
+        for (index, range) in chunks.iter().enumerate() {
+            // `extend` from `take`: a tight loop (a vectorized copy for a slice's iterator) that
+            // keeps what it took if the input panics.
+            let mut items = Vec::with_capacity(range.len());
+            let taken = panic::catch_unwind(AssertUnwindSafe(|| items.extend(args.by_ref().take(range.len()))));
+            let error = match taken {
+                Err(payload) => Error::InputPanicked { message: payload_message(&*payload) },
+                Ok(()) if items.len() < range.len() => Error::InputPanicked {
+                    message: format!(
+                        "the input's size_hint promised {len} items, but it ended after {}",
+                        range.start + items.len()
+                    ),
+                },
+                Ok(()) => {
+                    // SAFETY: the caller's guarantee.
+                    let job = unsafe {
+                        new_job::<T, M, _>(CallItems::Owned(items), Arc::clone(kwargs), collector.sink(index), token())
+                    };
+                    match self.submit_batch(vec![job]) {
+                        Ok(()) => continue,
+                        Err(error) => error,
+                    }
+                }
+            };
+            // What was taken of this chunk, if it was not submitted, drops here.
+            failed = Some((index, error));
+            break;
+        }
+        if failed.is_none() {
+            let more = panic::catch_unwind(AssertUnwindSafe(|| args.next().is_some()));
+            if !matches!(more, Ok(false)) {
+                let message = match more {
+                    Err(payload) => payload_message(&*payload),
+                    Ok(_) => format!("the input's size_hint promised {len} items, but it has more"),
+                };
+                return Err(Error::InputPanicked { message });
+            }
+        }
+        match failed {
+            None => Ok(()),
+            Some((first, error)) => {
+                // The chunks that were not submitted fail, so the collector completes (into a
+                // handle nobody holds) and frees what the submitted chunks made.
+                for (index, range) in chunks.iter().enumerate().skip(first) {
+                    if !(index == first && matches!(error, Error::Closed)) {
+                        collector.sink(index).deliver(ChunkOutcome::all_failed(range.len(), error.clone()));
+                    }
+                }
+                Err(error)
+            }
+        }
     }
 
     fn stop_backend(&self, mode: Shutdown) {
@@ -564,6 +660,11 @@ impl Pool {
         self.inner.stop_backend(Shutdown::Drain);
         Ok(())
     }
+}
+
+/// Whether `I` is a vector's own iterator, whose items `collect` takes over in place.
+fn is_vec_iter<I: Iterator>() -> bool {
+    typeid::of::<I>() == typeid::of::<std::vec::IntoIter<I::Item>>()
 }
 
 /// Collects the input of an eager call. An exact-size input is collected in one allocation (in
