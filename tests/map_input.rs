@@ -46,18 +46,27 @@ fn lying(len: u64, claimed: usize, panic_at: Option<u64>) -> Lying {
 }
 
 /// Drops counted, to check that every item is dropped exactly once.
-struct Counted(Arc<AtomicUsize>, u64);
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Counted {
+    #[serde(skip)]
+    drops: Arc<AtomicUsize>,
+    value: u64,
+}
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.drops.fetch_add(1, Ordering::SeqCst);
     }
 }
 
-impl AsRef<[u8]> for Counted {
-    fn as_ref(&self) -> &[u8] {
-        &[]
-    }
+fn counted(drops: &Arc<AtomicUsize>, value: u64) -> Counted {
+    Counted { drops: Arc::clone(drops), value }
+}
+
+/// Reads the value it is lent.
+#[parapool::task]
+fn value_of(item: &Counted) -> u64 {
+    item.value
 }
 
 /// Counts the bytes it is lent.
@@ -124,21 +133,24 @@ fn every_item_is_dropped_once_whether_its_chunk_ran_or_not() {
                     panic!("stop at 600");
                 }
                 made.fetch_add(1, Ordering::SeqCst);
-                Counted(Arc::clone(&drops), i)
+                counted(&drops, i)
             })
         };
-        assert!(matches!(pool.map(length.chunksize(50), items), Err(Error::InputPanicked { .. })), "{backend}");
+        assert!(matches!(pool.map(value_of.chunksize(50), items), Err(Error::InputPanicked { .. })), "{backend}");
         // The chunks that went out finished before `map` returned (it waits for its jobs).
         assert_eq!(drops.load(Ordering::SeqCst), made.load(Ordering::SeqCst), "{backend}");
         assert_eq!(made.load(Ordering::SeqCst), 600, "{backend}");
 
         let drops = Arc::new(AtomicUsize::new(0));
-        let items: Vec<Counted> = (0..1_000).map(|i| Counted(Arc::clone(&drops), i)).collect();
-        assert_eq!(pool.map(length, items.iter().map(|c| c.1.to_le_bytes())).unwrap().len(), 1_000, "{backend}");
-        assert_eq!(pool.map(length.chunksize(30), items).unwrap(), vec![0; 1_000], "{backend}");
+        let items: Vec<Counted> = (0..1_000).map(|i| counted(&drops, i)).collect();
+        assert_eq!(pool.map(length, items.iter().map(|c| c.value.to_le_bytes())).unwrap(), vec![8; 1_000], "{backend}");
+        // Lent from the caller's slice, then moved in: each dropped once, by the pool.
+        assert_eq!(pool.map(value_of.chunksize(30), &items).unwrap(), (0..1_000).collect::<Vec<_>>(), "{backend}");
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "{backend}");
+        assert_eq!(pool.map(value_of.chunksize(30), items).unwrap(), (0..1_000).collect::<Vec<_>>(), "{backend}");
         assert_eq!(drops.load(Ordering::SeqCst), 1_000, "{backend}");
     }
-    assert!(<length as Task>::NAME.ends_with("::length"));
+    assert!(<value_of as Task>::NAME.ends_with("::value_of"));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
 use crate::handle::Completer;
-use crate::job::{CallItems, Calls, ChunkOutcome, Deliver};
+use crate::job::{Calls, ChunkOutcome, Deliver, RunItems};
 use crate::scheduler;
 use crate::slots::OutputSlots;
 
@@ -146,12 +146,13 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
         self.collector.chunk_done(self.index, outcome.failures);
     }
 
-    fn run_chunk<A, F: FnMut(A) -> O>(self, items: CallItems<A>, mut calls: Calls<'_, F>) {
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, mut calls: Calls<'_, F>) {
         let mut failures = Vec::new();
         let write = |i, value| self.write(i, value);
         match items {
-            CallItems::Owned(items) => calls.all(items.into_iter(), write, &mut failures),
-            CallItems::Range(range) => calls.all(range, write, &mut failures),
+            RunItems::Owned(items) => calls.all(items.into_iter(), write, &mut failures),
+            RunItems::Range(range) => calls.all(range, write, &mut failures),
+            RunItems::Lent(items) => calls.all(items, write, &mut failures),
         }
         self.collector.chunk_done(self.index, failures);
     }

@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::param::{ArgOf, ArgsOf, AsArgs, Param};
+use crate::param::{ArgOf, ArgsOf, AsArgs, LentSlice, Param};
 use crate::task::Task;
 use crate::wire;
 
@@ -21,6 +21,11 @@ pub(crate) trait CallInput<T: Task> {
     fn call(item: Self::Item, kwargs: T::Kwargs<'_>) -> T::Output;
     /// Appends the item's arguments record to a packed buffer (see `wire`).
     fn encode_into(item: &Self::Item, buffer: &mut Vec<u8>);
+    /// The caller's slice that `items` walks, if its items borrow from one (see `ArgOf::lend`).
+    #[inline]
+    fn lend<I: Iterator<Item = Self::Item>>(items: I) -> Result<LentSlice<Self::Item>, I> {
+        Err(items)
+    }
 }
 
 /// Each item is a tuple of the task's positional arguments.
@@ -62,5 +67,10 @@ where
     #[inline]
     fn encode_into(item: &A, buffer: &mut Vec<u8>) {
         item.append_one(buffer, T::NAME)
+    }
+
+    #[inline]
+    fn lend<I: Iterator<Item = A>>(items: I) -> Result<LentSlice<A>, I> {
+        A::lend(items)
     }
 }

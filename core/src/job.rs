@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::error::{Error, Side};
 use crate::input::CallInput;
 use crate::panic::TaskScope;
+use crate::param::{Gathered, LentSlice};
 use crate::registry;
 use crate::scope::ScopeToken;
 use crate::slab::SlabRc;
@@ -61,20 +62,49 @@ impl<O> Iterator for ChunkResults<O> {
     }
 }
 
-/// The positional arguments of a chunk's calls: a vector of their own, or a range of a map's
-/// shared input (see `slots.rs`).
+/// The positional arguments of a chunk's calls: a vector of their own, a range of a map's shared
+/// input (see `slots.rs`), or a range of the caller's slice that the items borrow from (gathered
+/// into a vector where the chunk runs or is encoded).
 pub(crate) enum CallItems<A> {
     Owned(Vec<A>),
     Range(InputRange<A>),
+    Lent(LentSlice<A>, std::ops::Range<usize>),
 }
 
 impl<A> CallItems<A> {
-    fn as_slice(&self) -> &[A] {
+    fn len(&self) -> usize {
         match self {
-            CallItems::Owned(items) => items,
-            CallItems::Range(range) => range.as_slice(),
+            CallItems::Owned(items) => items.len(),
+            CallItems::Range(range) => range.as_slice().len(),
+            CallItems::Lent(_, range) => range.len(),
         }
     }
+
+    /// Runs `f` on the items as a slice.
+    fn with_slice<R>(&self, f: impl FnOnce(&[A]) -> R) -> R {
+        match self {
+            CallItems::Owned(items) => f(items),
+            CallItems::Range(range) => f(range.as_slice()),
+            CallItems::Lent(slice, range) => f(&slice.gather(range.clone())),
+        }
+    }
+
+    /// The items, ready to run.
+    fn into_run(self) -> RunItems<A> {
+        match self {
+            CallItems::Owned(items) => RunItems::Owned(items),
+            CallItems::Range(range) => RunItems::Range(range),
+            CallItems::Lent(slice, range) => RunItems::Lent(Gathered::new(slice, range)),
+        }
+    }
+}
+
+/// The items of a chunk about to run.
+pub(crate) enum RunItems<A> {
+    Owned(Vec<A>),
+    Range(InputRange<A>),
+    /// A lent range, its references gathered a block at a time as the calls go.
+    Lent(Gathered<A>),
 }
 
 /// Where a chunk's outcome goes: a handle, a map collector or a stream.
@@ -86,7 +116,7 @@ pub(crate) trait Deliver<O>: Send + 'static {
     /// vector, in place when the items are an owned vector (`filter_map` over `enumerate` over
     /// `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
     /// `into_iter().map().collect()` does); a failed call leaves no hole, its error goes aside.
-    fn run_chunk<A, F: FnMut(A) -> O>(self, items: CallItems<A>, calls: Calls<'_, F>)
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, calls: Calls<'_, F>)
     where
         Self: Sized,
     {
@@ -144,10 +174,10 @@ impl<F> Calls<'_, F> {
 }
 
 /// [`Deliver::run_chunk`]'s default: collect the values, then deliver.
-fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: CallItems<A>, mut calls: Calls<'_, F>) {
+fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: RunItems<A>, mut calls: Calls<'_, F>) {
     let mut failures = Vec::new();
     let values = match items {
-        CallItems::Owned(items) => {
+        RunItems::Owned(items) => {
             // `move`: the closure owns `calls` (one reference wide), sparing the loop a level of
             // indirection per call.
             let failures = &mut failures;
@@ -163,9 +193,14 @@ fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: CallItem
                 })
                 .collect()
         }
-        CallItems::Range(range) => {
+        RunItems::Range(range) => {
             let mut values = Vec::with_capacity(range.len());
             calls.all(range, |_, value| values.push(value), &mut failures);
+            values
+        }
+        RunItems::Lent(items) => {
+            let mut values = Vec::with_capacity(items.size_hint().0);
+            calls.all(items, |_, value| values.push(value), &mut failures);
             values
         }
     };
@@ -380,7 +415,7 @@ where
     M: CallInput<T> + 'j,
     D: Deliver<T::Output>,
 {
-    let calls = items.as_slice().len();
+    let calls = items.len();
     let job: Box<dyn ErasedJob + 'j> =
         Box::new(ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData, _scope: scope });
     // SAFETY: only the lifetime bound of the trait object changes (same layout); the caller
@@ -412,7 +447,8 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
     }
 
     fn run(mut self: Box<Self>) {
-        let items = self.take_items();
+        // A lent range is gathered here, on the thread that runs the chunk.
+        let items = self.take_items().into_run();
         let Some(sink) = self.sink.take() else { return };
         let kwargs = &*self.kwargs;
         let scope = TaskScope::enter();
@@ -428,13 +464,15 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
         let kwargs = registry::encode(T::NAME, Side::Args, &*self.kwargs)?;
-        let items = self.items.as_slice();
-        // A first guess at the size (short strings, small numbers) saves most regrowing.
-        let mut args = Vec::with_capacity(items.len() * 16);
-        for item in items {
-            M::encode_into(item, &mut args);
-        }
-        Ok(EncodedCalls { task: T::NAME, kwargs, calls: items.len(), args })
+        let args = self.items.with_slice(|items| {
+            // A first guess at the size (short strings, small numbers) saves most regrowing.
+            let mut args = Vec::with_capacity(items.len() * 16);
+            for item in items {
+                M::encode_into(item, &mut args);
+            }
+            args
+        });
+        Ok(EncodedCalls { task: T::NAME, kwargs, calls: self.calls, args })
     }
 
     fn complete_encoded(mut self: Box<Self>, outcomes: &[u8]) {

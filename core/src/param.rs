@@ -5,15 +5,18 @@
 //!
 //! | parameter | kind | the caller may pass (each item of a `map`) | a worker process decodes |
 //! |---|---|---|---|
-//! | `word: &str` | [`Str`] | anything `AsRef<str>`: `&String`, `&str`, `String`, `Box<str>`, `Cow<str>` | a `&str` into the received bytes: no allocation |
-//! | `data: &[u8]` | [`Bytes`] | anything `AsRef<[u8]>` | a `&[u8]` into the received bytes: no allocation |
-//! | `xs: &[T]` | [`Slice<T>`] | anything `AsRef<[T]>`: `&Vec<T>`, `&[T]`, `Vec<T>`, arrays | a `Vec<T>`, lent to the call |
+//! | `word: &str` | [`Str`] | a reference to anything `AsRef<str>` (`&String`, `&&str`, `&Box<str>`), `&str`, or an owned `String`, `Box<str>`, `Arc<str>`, `Cow<str>` | a `&str` into the received bytes: no allocation |
+//! | `data: &[u8]` | [`Bytes`] | a reference to anything `AsRef<[u8]>`, `&[u8]`, or an owned `Vec<u8>`, `[u8; N]`, `Box<[u8]>`, `Arc<[u8]>`, `Cow<[u8]>` | a `&[u8]` into the received bytes: no allocation |
+//! | `xs: &[T]` | [`Slice<T>`] | a reference to anything `AsRef<[T]>` (`&Vec<T>`), `&[T]`, or an owned `Vec<T>`, `[T; N]`, `Box<[T]>`, `Arc<[T]>` | a `Vec<T>`, lent to the call |
 //! | `x: &T` | [`Ref<T>`] | anything `Borrow<T>`: `&T`, `T`, `Box<T>`, `Arc<T>` | a `T`, lent to the call |
 //! | `x: T` | [`Owned<T>`] | a `T` | a `T`, moved into the call |
 //!
 //! A borrowed parameter never makes the caller clone: a map over `&words` hands each call a
 //! `&str` that points into `words` (in-process backends) or encodes straight from it (backends
-//! that run work elsewhere). Which calls may borrow, and for how long, is [`Pool`](crate::Pool)'s
+//! that run work elsewhere). When the items borrow the elements of a slice (`&words`, `&words[..]`,
+//! `words.iter()` for the first three kinds), a map does not even gather the references on the
+//! caller's thread: each job gets a range of the slice and gathers its own, a block at a time, on
+//! the worker that runs it ([`ArgOf::lend`] tells a slice's iterator apart with `typeid`). Which calls may borrow, and for how long, is [`Pool`](crate::Pool)'s
 //! business: blocking calls borrow for their duration, the rest only inside a
 //! [`Pool::scope`](crate::Pool::scope).
 //!
@@ -245,68 +248,218 @@ pub trait ArgOf<F: Param>: Send {
     {
         wire::append_args(buffer, task, &AsOneArg::<Self, F>::new(self))
     }
-}
 
-impl<S: AsRef<str> + Send> ArgOf<Str> for S {
-    type Held = S;
+    /// The slice `items` walks, if it walks one whose elements these items borrow (a map over
+    /// `&words`): a map then hands each job a range of the caller's slice instead of collecting
+    /// the references first.
+    #[doc(hidden)]
     #[inline]
-    fn hold(self) -> S {
-        self
-    }
-    #[inline]
-    fn arg(held: &mut S) -> &str {
-        (*held).as_ref()
-    }
-    #[inline]
-    fn serialize_arg<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        serializer.serialize_str(self.as_ref())
-    }
-    #[inline]
-    fn append_one(&self, buffer: &mut Vec<u8>, _task: &str) {
-        wire::append_bytes_args(buffer, self.as_ref().as_bytes())
+    fn lend<I: Iterator<Item = Self>>(items: I) -> Result<LentSlice<Self>, I>
+    where
+        Self: Sized,
+    {
+        Err(items)
     }
 }
 
-impl<S: AsRef<[u8]> + Send> ArgOf<Bytes> for S {
-    type Held = S;
-    #[inline]
-    fn hold(self) -> S {
-        self
-    }
-    #[inline]
-    fn arg(held: &mut S) -> &[u8] {
-        (*held).as_ref()
-    }
-    /// One length and the bytes: what a `&[u8]` sequence encodes to in postcard, without a call
-    /// per byte.
-    #[inline]
-    fn serialize_arg<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        serializer.serialize_bytes(self.as_ref())
-    }
-    #[inline]
-    fn append_one(&self, buffer: &mut Vec<u8>, _task: &str) {
-        wire::append_bytes_args(buffer, self.as_ref())
+/// The caller's slice `&'a [X]` that a map's items `&'a X` borrow from, with `X` erased: a job
+/// holds a range of it, and gathers that range's references where the job runs or is encoded (on
+/// a worker, in parallel), not on the caller's thread.
+#[doc(hidden)]
+pub struct LentSlice<A> {
+    first: *const (),
+    len: usize,
+    gather: unsafe fn(*const (), std::ops::Range<usize>) -> Vec<A>,
+}
+
+impl<A> Clone for LentSlice<A> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-impl<T, S> ArgOf<Slice<T>> for S
-where
-    T: Serialize + DeserializeOwned + Sync + 'static,
-    S: AsRef<[T]> + Send,
-{
-    type Held = S;
-    #[inline]
-    fn hold(self) -> S {
-        self
+impl<A> Copy for LentSlice<A> {}
+
+impl<A> std::fmt::Debug for LentSlice<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LentSlice").field("len", &self.len).finish()
     }
-    #[inline]
-    fn arg(held: &mut S) -> &[T] {
-        (*held).as_ref()
+}
+
+// SAFETY: a `LentSlice<&'a X>` stands for a `&'a [X]`, which may be sent to another thread when the
+// items `&'a X` may (`X: Sync`); the item type carries the borrow, so it bounds the lifetime of
+// whatever holds the slice, as the items themselves would.
+unsafe impl<A: Send> Send for LentSlice<A> {}
+
+impl<A> LentSlice<A> {
+    /// How many elements the slice has.
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
-    #[inline]
-    fn serialize_arg<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        self.as_ref().serialize(serializer)
+
+    /// The references to the elements of `range`, in order.
+    pub(crate) fn gather(&self, range: std::ops::Range<usize>) -> Vec<A> {
+        assert!(range.start <= range.end && range.end <= self.len, "a range of the lent slice");
+        // SAFETY: `gather` was made for this slice's element type, and `range` is inside it.
+        unsafe { (self.gather)(self.first, range) }
     }
+}
+
+/// The items of a range of a lent slice, gathered a block at a time (so a chunk of a million
+/// references never needs a vector of a million).
+pub(crate) struct Gathered<A> {
+    slice: LentSlice<A>,
+    next: usize,
+    end: usize,
+    block: std::vec::IntoIter<A>,
+}
+
+/// References gathered at once by [`Gathered`]: 8 KiB of them, which stay in the cache.
+const GATHER_BLOCK: usize = 1024;
+
+impl<A> Gathered<A> {
+    pub(crate) fn new(slice: LentSlice<A>, range: std::ops::Range<usize>) -> Self {
+        Gathered { slice, next: range.start, end: range.end, block: Vec::new().into_iter() }
+    }
+}
+
+impl<A> Iterator for Gathered<A> {
+    type Item = A;
+
+    #[inline]
+    fn next(&mut self) -> Option<A> {
+        if let Some(item) = self.block.next() {
+            return Some(item);
+        }
+        if self.next == self.end {
+            return None;
+        }
+        let end = self.end.min(self.next + GATHER_BLOCK);
+        self.block = self.slice.gather(self.next..end).into_iter();
+        self.next = end;
+        self.block.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.end - self.next + self.block.len();
+        (left, Some(left))
+    }
+}
+
+impl<'a, X: Sync> LentSlice<&'a X> {
+    fn new(slice: &'a [X]) -> Self {
+        LentSlice { first: slice.as_ptr().cast(), len: slice.len(), gather: gather_refs::<X> }
+    }
+}
+
+/// # Safety
+///
+/// `first` points to the first element of a live `[X]` whose length covers `range`, borrowed for
+/// `'a`.
+unsafe fn gather_refs<'a, X>(first: *const (), range: std::ops::Range<usize>) -> Vec<&'a X> {
+    // SAFETY: the caller's guarantee.
+    let slice: &'a [X] = unsafe { std::slice::from_raw_parts(first.cast::<X>().add(range.start), range.len()) };
+    slice.iter().collect()
+}
+
+/// The slice under `items`, if `I` is the iterator of a slice of `X` (what `&Vec<X>`, `&[X]` and
+/// `xs.iter()` give).
+#[inline]
+fn lend_slice<'a, X: Sync, I: Iterator<Item = &'a X>>(items: I) -> Result<LentSlice<&'a X>, I> {
+    if typeid::of::<I>() != typeid::of::<std::slice::Iter<'a, X>>() {
+        return Err(items);
+    }
+    let items = std::mem::ManuallyDrop::new(items);
+    // SAFETY: `typeid` says `I` is `slice::Iter<'_, X'>` where `X'` is `X` up to lifetimes; its
+    // items are `&'_ X'`, and they are `I::Item = &'a X` exactly, so `I` is `slice::Iter<'a, X>`
+    // itself. Reading it out of the `ManuallyDrop` moves it (a slice iterator has no `Drop`).
+    let iter: std::slice::Iter<'a, X> = unsafe { std::mem::transmute_copy(&*items) };
+    Ok(LentSlice::new(iter.as_slice()))
+}
+
+/// The methods of `ArgOf<$kind>` for an item type that is `AsRef<$target>`.
+macro_rules! as_ref_arg_methods {
+    ($target:ty, $serialize:path, $append:expr) => {
+        type Held = Self;
+        #[inline]
+        fn hold(self) -> Self {
+            self
+        }
+        #[inline]
+        fn arg(held: &mut Self) -> &$target {
+            <Self as AsRef<$target>>::as_ref(held)
+        }
+        #[inline]
+        fn serialize_arg<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+            $serialize(<Self as AsRef<$target>>::as_ref(self), serializer)
+        }
+        #[inline]
+        fn append_one(&self, buffer: &mut Vec<u8>, task: &str) {
+            #[allow(clippy::redundant_closure_call)]
+            ($append)(<Self as AsRef<$target>>::as_ref(self), buffer, task)
+        }
+    };
+}
+
+fn serialize_str<Z: Serializer>(text: &str, serializer: Z) -> Result<Z::Ok, Z::Error> {
+    serializer.serialize_str(text)
+}
+
+/// One length and the bytes: what a `&[u8]` sequence encodes to in postcard, without a call per
+/// byte.
+fn serialize_bytes<Z: Serializer>(bytes: &[u8], serializer: Z) -> Result<Z::Ok, Z::Error> {
+    serializer.serialize_bytes(bytes)
+}
+
+fn serialize_slice<T: Serialize, Z: Serializer>(items: &[T], serializer: Z) -> Result<Z::Ok, Z::Error> {
+    items.serialize(serializer)
+}
+
+/// `ArgOf<$kind>` for references to sized `AsRef<$target>` types (with the slice fast path) and
+/// for the owned types listed.
+macro_rules! as_ref_args {
+    ($kind:ty, $target:ty, $params:tt, $serialize:path, $append:expr, owned: $($owned:ty),*) => {
+        as_ref_args!(@impl $params, $kind, $target, $serialize, $append, [X: AsRef<$target> + Sync] &'a X, lend);
+        as_ref_args!(@impl $params, $kind, $target, $serialize, $append, [] &'a $target);
+        $(as_ref_args!(@impl $params, $kind, $target, $serialize, $append, [] $owned);)*
+    };
+    (@impl [$($param:tt)*], $kind:ty, $target:ty, $serialize:path, $append:expr, [$($x:tt)*] $ty:ty $(, $lend:ident)?) => {
+        impl<'a, $($param)* $($x)*> ArgOf<$kind> for $ty {
+            as_ref_arg_methods!($target, $serialize, $append);
+            $(
+                #[inline]
+                fn $lend<I: Iterator<Item = Self>>(items: I) -> Result<LentSlice<Self>, I> {
+                    lend_slice(items)
+                }
+            )?
+        }
+    };
+}
+
+as_ref_args!(Str, str, [], serialize_str, |text: &str, buffer: &mut Vec<u8>, _: &str| {
+    wire::append_bytes_args(buffer, text.as_bytes())
+}, owned: String, Box<str>, std::sync::Arc<str>, std::borrow::Cow<'_, str>);
+
+as_ref_args!(Bytes, [u8], [], serialize_bytes, |bytes: &[u8], buffer: &mut Vec<u8>, _: &str| {
+    wire::append_bytes_args(buffer, bytes)
+}, owned: Vec<u8>, Box<[u8]>, std::sync::Arc<[u8]>, std::borrow::Cow<'_, [u8]>);
+
+as_ref_args!(Slice<T>, [T], [T: Serialize + DeserializeOwned + Sync + Send + 'static,], serialize_slice,
+    |items: &[T], buffer: &mut Vec<u8>, task: &str| wire::append_args(buffer, task, &(items,)),
+    owned: Vec<T>, Box<[T]>, std::sync::Arc<[T]>);
+
+impl<T: Serialize + DeserializeOwned + Sync + Send + 'static, const N: usize> ArgOf<Slice<T>> for [T; N] {
+    as_ref_arg_methods!([T], serialize_slice, |items: &[T], buffer: &mut Vec<u8>, task: &str| wire::append_args(
+        buffer,
+        task,
+        &(items,)
+    ));
+}
+
+impl<const N: usize> ArgOf<Bytes> for [u8; N] {
+    as_ref_arg_methods!([u8], serialize_bytes, |bytes: &[u8], buffer: &mut Vec<u8>, _: &str| {
+        wire::append_bytes_args(buffer, bytes)
+    });
 }
 
 impl<T, S> ArgOf<Ref<T>> for S

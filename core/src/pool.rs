@@ -191,6 +191,34 @@ impl PoolInner {
         let kwargs = Arc::new(call.kwargs);
         let token = || scope.map(ScopeToken::new);
         let (handle, completer) = pending();
+        // A slice the items borrow from (`&words`): each job gets a range of it, and gathers the
+        // references itself where it runs; this thread copies nothing.
+        let args = match M::lend(args) {
+            Err(args) => args,
+            Ok(slice) => {
+                let chunks = chunking::plan_filled(slice.len(), self.workers(), call.chunksize);
+                let lent = |range| CallItems::Lent(slice, range);
+                match chunks.len() {
+                    0 => completer.complete(Ok(Vec::new())),
+                    // SAFETY (both): the caller's guarantee.
+                    1 => self.submit_job(unsafe {
+                        new_job::<T, M, _>(lent(0..slice.len()), kwargs, WholeMapSink(completer), token())
+                    })?,
+                    _ => {
+                        let collector = SlotCollector::new(slice.len(), chunks.clone(), completer);
+                        let jobs = chunks
+                            .into_iter()
+                            .enumerate()
+                            .map(|(index, range)| unsafe {
+                                new_job::<T, M, _>(lent(range), Arc::clone(&kwargs), collector.sink(index), token())
+                            })
+                            .collect();
+                        self.submit_batch(jobs)?;
+                    }
+                }
+                return Ok(handle);
+            }
+        };
         // An input of known length, not already a vector (whose items are taken over in place):
         // its chunks go to the workers as they are filled.
         if let (len, Some(high)) = args.size_hint() {
