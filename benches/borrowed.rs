@@ -24,6 +24,10 @@
 //! - consuming: `rayon_into`: `words.into_par_iter().map(..).collect()` and `thread_into`:
 //!   `pool.map(.., words)` (owned `String`s, dropped by the workers);
 //! - `python`: `Pool(2).map(count_letters, words)` with the default chunk size.
+//!
+//! Then the consuming pair once more on its own, 41 alternating pairs on fresh copies
+//! (`support::paired_ratio`): each of its maps frees a million strings on the workers, which makes
+//! it the noisiest pair of the rounds above.
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
@@ -256,6 +260,20 @@ fn main() {
                 " (target >= 10x, stretch 20x)",
             );
         }
+    }
+    for letter in ["", "e"] {
+        let letter: &str = black_box(letter);
+        let call = count_letters.with(count_letters::kwargs().letter(letter));
+        let [low, median, high] = support::paired_ratio(
+            41,
+            || words.clone(),
+            |owned| rayon_pool.install(|| owned.into_par_iter().map(|w| count_letters(&w, letter)).collect::<Vec<_>>()),
+            |owned| thread.map(call.clone(), owned).expect("map"),
+        );
+        println!(
+            "paired: owned words x{count} letter={letter:?}: consuming: parapool thread map(words) / rayon \
+             into_par_iter, median of 41 pairs {median:.3}x (quartiles {low:.3}x .. {high:.3}x) (target <= 1.0x)"
+        );
     }
     drop(python);
     process.close();

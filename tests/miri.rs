@@ -212,3 +212,28 @@ fn a_map_filled_chunk_by_chunk_frees_every_item_once_when_its_input_breaks() {
         assert_eq!(pool.map(count_borrowed.chunksize(4), owned).unwrap(), expected_counts(&input, ""), "{backend}");
     }
 }
+
+#[test]
+fn a_panicking_callback_in_a_scope_neither_escapes_nor_ends_the_wait_early() {
+    for backend in IN_PROCESS {
+        let pool = common::pool(backend);
+        let input = words(12);
+        let called = Arc::new(AtomicUsize::new(0));
+        let counts = pool.scope(|s| {
+            let handles: Vec<_> = input
+                .iter()
+                .map(|word| {
+                    let called = Arc::clone(&called);
+                    s.apply_async(count_borrowed, (word,), ()).unwrap().on_success(move |_| {
+                        called.fetch_add(1, Ordering::SeqCst);
+                        panic!("a callback fails");
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.get().unwrap()).collect::<Vec<_>>()
+        });
+        assert_eq!(counts, expected_counts(&input, ""), "{backend}");
+        assert_eq!(called.load(Ordering::SeqCst), 12, "{backend}");
+        drop(input);
+    }
+}

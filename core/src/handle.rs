@@ -117,24 +117,27 @@ impl<T, P: ?Sized> Shared<T, P> {
                 return;
             }
             drop(state);
-            // A panicking callback must not take the worker, or the other callback, with it. Its
-            // message goes to the panic hook like any panic outside a task.
-            let _ = outside_task(|| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &result {
-                    Ok(value) => {
-                        if let Some(callback) = on_success {
-                            callback(value)
-                        }
+            run_callback(|| match &result {
+                Ok(value) => {
+                    if let Some(callback) = on_success {
+                        callback(value)
                     }
-                    Err(error) => {
-                        if let Some(callback) = on_error {
-                            callback(error)
-                        }
+                }
+                Err(error) => {
+                    if let Some(callback) = on_error {
+                        callback(error)
                     }
-                }))
+                }
             });
         }
     }
+}
+
+/// Runs a callback. A panicking callback must not take the worker (or the caller registering it),
+/// or the other callback, with it: its message goes to the panic hook like any panic outside a
+/// task, and the call's result stays delivered.
+fn run_callback(callback: impl FnOnce()) {
+    let _ = outside_task(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)));
 }
 
 /// The result of an asynchronous call: wait for it, poll it, attach callbacks or `.await` it.
@@ -283,12 +286,13 @@ impl<T> AsyncResult<T> {
     /// Calls `callback` with the value once the call succeeds (at once if it already has).
     ///
     /// It runs on the thread that completes the call — a worker — so it should return quickly, as
-    /// in Python. If it panics, the panic is printed and the result is still delivered.
+    /// in Python; if the call has already completed, it runs at once on this thread. If it
+    /// panics, the panic is printed and the result is still delivered, wherever it runs.
     pub fn on_success(self, callback: impl FnOnce(&T) + Send + 'static) -> Self {
         {
             let mut state = self.shared.state.lock();
             match &state.slot {
-                Slot::Done(Ok(value)) => callback(value),
+                Slot::Done(Ok(value)) => run_callback(|| callback(value)),
                 Slot::Done(Err(_)) | Slot::Taken => {}
                 Slot::Pending => state.extras().on_success = Some(Box::new(callback)),
             }
@@ -296,7 +300,8 @@ impl<T> AsyncResult<T> {
         self
     }
 
-    /// Calls `callback` with the error once the call fails (at once if it already has).
+    /// Calls `callback` with the error once the call fails (at once if it already has). Like
+    /// [`on_success`](Self::on_success)'s, a panic in it is printed, not propagated.
     ///
     /// ```
     /// # #[parapool::task] fn boom(x: u32) -> u32 { panic!("no {x}") }
@@ -312,7 +317,7 @@ impl<T> AsyncResult<T> {
         {
             let mut state = self.shared.state.lock();
             match &state.slot {
-                Slot::Done(Err(error)) => callback(error),
+                Slot::Done(Err(error)) => run_callback(|| callback(error)),
                 Slot::Done(Ok(_)) | Slot::Taken => {}
                 Slot::Pending => state.extras().on_error = Some(Box::new(callback)),
             }
