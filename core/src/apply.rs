@@ -106,7 +106,7 @@ impl<T: Task> SharedJob for ApplyCell<'_, T> {
     fn complete_encoded(&self, outcomes: &[u8]) {
         let Some(Pending { args, kwargs, scope }) = take::<T>(self) else { return };
         drop((args, kwargs));
-        let result = wire::Reader::new(outcomes).outcome::<T::Output>(T::NAME);
+        let result = T::read_output(&mut wire::Reader::new(outcomes));
         self.complete(result);
         drop(scope);
     }

@@ -482,7 +482,7 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
         let mut failures = Vec::new();
         let mut reader = wire::Reader::new(outcomes);
         for i in 0..calls {
-            match reader.outcome::<T::Output>(T::NAME) {
+            match T::read_output(&mut reader) {
                 Ok(value) => values.push(value),
                 Err(error) => failures.push((i, error)),
             }

@@ -81,7 +81,7 @@ fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
                 match reader.args_with(T::NAME, T::Params::decode_wire) {
                     Ok(mut wire) => {
                         let output = T::call(T::Params::from_wire(&mut wire), T::kwargs_from_wire(&kwargs));
-                        wire::append_outcome(&mut outcomes, T::NAME, Ok(&output));
+                        T::append_output(&mut outcomes, &output);
                     }
                     Err(error) => wire::append_outcome::<T::Output>(&mut outcomes, T::NAME, Err(&error)),
                 }

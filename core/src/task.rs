@@ -49,6 +49,21 @@ pub trait Task: Copy + Send + Sync + 'static {
     /// The keyword arguments lent from their decoded form.
     fn kwargs_from_wire<'a>(wire: &'a Self::KwargsWire<'_>) -> Self::Kwargs<'a>;
 
+    /// Appends the outcome record of a call that returned `output` (see [`wire`](crate::wire));
+    /// `#[task]` writes integer outputs directly, without serde.
+    #[doc(hidden)]
+    #[inline]
+    fn append_output(buffer: &mut Vec<u8>, output: &Self::Output) {
+        crate::wire::append_outcome(buffer, Self::NAME, Ok(output))
+    }
+
+    /// Reads the next call's outcome (the inverse of [`append_output`](Self::append_output)).
+    #[doc(hidden)]
+    #[inline]
+    fn read_output(reader: &mut crate::wire::Reader<'_>) -> Result<Self::Output, crate::Error> {
+        reader.outcome::<Self::Output>(Self::NAME)
+    }
+
     /// The same keyword arguments, seen as borrowing for a shorter time (what covariance gives
     /// the concrete type, which generic code cannot see through the associated type).
     #[doc(hidden)]

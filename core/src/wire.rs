@@ -336,6 +336,54 @@ pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, bytes: &[u8]) {
     buffer.extend_from_slice(bytes);
 }
 
+/// Appends an `OK` outcome record whose value is an unsigned integer in postcard's encoding (a
+/// varint; a signed one goes through [`zigzag`] first), written without serde: `#[task]` uses it
+/// for functions that return `usize`, `u64`, `i32` and the like.
+#[doc(hidden)]
+#[inline]
+pub fn append_varint_outcome(buffer: &mut Vec<u8>, value: u64) {
+    let mut bytes = [0; 10];
+    let used = write_varint(value, &mut bytes);
+    buffer.reserve(1 + used);
+    // At most 10 payload bytes: the header is one byte.
+    buffer.push((used as u8) << TAG_BITS | OK);
+    for &byte in &bytes[..used] {
+        buffer.push(byte);
+    }
+}
+
+/// A signed integer as postcard encodes it before its varint: zigzag, so small magnitudes stay
+/// short.
+#[doc(hidden)]
+#[inline]
+pub fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+/// The inverse of [`zigzag`].
+#[doc(hidden)]
+#[inline]
+pub fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+/// Reads a postcard `u64` varint from the start of `bytes`: the value and the bytes it took.
+#[inline]
+fn read_varint_u64(bytes: &[u8]) -> Option<(u64, usize)> {
+    let first = *bytes.first()?;
+    if first < 0x80 {
+        return Some((u64::from(first), 1));
+    }
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f).checked_shl(7 * i as u32)?;
+        if byte < 0x80 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
 /// Reads a postcard `usize` varint from the start of `bytes`: the value and the bytes it took.
 #[inline]
 pub(crate) fn read_length(bytes: &[u8]) -> Option<(usize, usize)> {
@@ -470,6 +518,27 @@ impl<'a> Reader<'a> {
         self.outcome_payload(task).map(|_| ())
     }
 
+    /// The next call's outcome when it is an integer written by [`append_varint_outcome`] (or by
+    /// postcard: the same bytes), before converting to the task's output type.
+    #[doc(hidden)]
+    #[inline]
+    pub fn varint_outcome(&mut self, task: &str) -> Result<u64, Error> {
+        let payload = self.outcome_payload(task)?;
+        match read_varint_u64(payload) {
+            Some((value, used)) if used == payload.len() => Ok(value),
+            _ => Err(Self::not_an_integer(task)),
+        }
+    }
+
+    #[cold]
+    fn not_an_integer(task: &str) -> Error {
+        Error::Serialization {
+            task: task.to_owned(),
+            side: Side::Output,
+            message: "the outcome is not an integer of the task's output type".into(),
+        }
+    }
+
     /// The next call's outcome (an outcomes buffer).
     #[inline]
     pub fn outcome<O: Deserialize<'a>>(&mut self, task: &str) -> Result<O, Error> {
@@ -525,6 +594,28 @@ mod tests {
         assert!(matches!(reader.args::<(String, String)>("t"), Err(Error::Serialization { side: Side::Args, .. })));
         assert_eq!(reader.args::<(String, u8)>("t").unwrap(), ("b".to_owned(), 2));
         assert!(matches!(reader.args::<(String, u8)>("t"), Err(Error::Backend { .. })));
+    }
+
+    #[test]
+    fn integer_outcomes_written_directly_read_as_postcard_wrote_them() {
+        for value in [0u64, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            let (mut direct, mut serde) = (Vec::new(), Vec::new());
+            append_varint_outcome(&mut direct, value);
+            append_outcome(&mut serde, "t", Ok(&value));
+            assert_eq!(direct, serde, "{value}");
+            assert_eq!(Reader::new(&direct).varint_outcome("t").unwrap(), value);
+            assert_eq!(Reader::new(&direct).outcome::<u64>("t").unwrap(), value);
+        }
+        for value in [0i64, -1, 1, -64, 64, i64::MIN, i64::MAX] {
+            let (mut direct, mut serde) = (Vec::new(), Vec::new());
+            append_varint_outcome(&mut direct, zigzag(value));
+            append_outcome(&mut serde, "t", Ok(&value));
+            assert_eq!(direct, serde, "{value}");
+            assert_eq!(unzigzag(Reader::new(&direct).varint_outcome("t").unwrap()), value);
+        }
+        let mut text = Vec::new();
+        append_outcome(&mut text, "t", Ok(&"not a number".to_owned()));
+        assert!(matches!(Reader::new(&text).varint_outcome("t"), Err(Error::Serialization { .. })));
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
     let unpack = quote_spanned!(*params_span=> let (#(#arg_names,)*) = args;);
     let kwarg_fields = kwargs.iter().map(|kwarg| &kwarg.ident);
     let checks = bound_checks(krate, task);
+    let output_codec = output_codec(krate, output);
 
     quote! {
         #(#cfgs)*
@@ -177,6 +178,7 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
                 #ident::__parapool_body(#(#arg_names,)* #(kwargs.#kwarg_fields),*)
             }
             #kwargs_from_wire
+            #output_codec
             #[inline]
             fn shorten_kwargs<'short, 'long: 'short>(kwargs: Self::Kwargs<'long>) -> Self::Kwargs<'short> {
                 kwargs
@@ -207,6 +209,38 @@ fn kind_tokens(krate: &Path, ty: &Type, kind: &Kind) -> TokenStream {
 /// arguments into.
 fn kwargs_wire_ident(kwargs_ident: &Ident) -> Ident {
     format_ident!("__{}Wire", kwargs_ident, span = kwargs_ident.span())
+}
+
+/// For a function returning a primitive integer, outcome records written and read without serde
+/// (the same bytes postcard makes: a varint, zigzagged when signed). Other outputs keep the
+/// trait's serde defaults.
+fn output_codec(krate: &Path, output: &ReturnType) -> TokenStream {
+    let ReturnType::Type(_, ty) = output else { return quote!() };
+    let Type::Path(path) = &**ty else { return quote!() };
+    let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return quote!() };
+    let (to_wire, from_wire) = match ident.to_string().as_str() {
+        "usize" | "u64" | "u32" | "u16" => (quote!(*output as u64), quote!(value)),
+        "isize" | "i64" | "i32" | "i16" => {
+            (quote!(#krate::wire::zigzag(*output as i64)), quote!(#krate::wire::unzigzag(value)))
+        }
+        _ => return quote!(),
+    };
+    quote! {
+        #[inline]
+        #[allow(clippy::unnecessary_cast, clippy::cast_lossless)]
+        fn append_output(buffer: &mut ::std::vec::Vec<u8>, output: &Self::Output) {
+            #krate::wire::append_varint_outcome(buffer, #to_wire)
+        }
+        #[inline]
+        fn read_output(reader: &mut #krate::wire::Reader<'_>) -> ::core::result::Result<Self::Output, #krate::Error> {
+            let value = reader.varint_outcome(<Self as #krate::Task>::NAME)?;
+            <#ty as ::core::convert::TryFrom<_>>::try_from(#from_wire).map_err(|_| #krate::Error::Serialization {
+                task: ::std::borrow::ToOwned::to_owned(<Self as #krate::Task>::NAME),
+                side: #krate::Side::Output,
+                message: ::std::string::ToString::to_string("the outcome is out of the range of the task's output type"),
+            })
+        }
+    }
 }
 
 /// `count_letters` → `CountLettersKwargs`.
