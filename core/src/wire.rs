@@ -317,6 +317,15 @@ pub(crate) fn append_args<A: Serialize + ?Sized>(buffer: &mut Vec<u8>, task: &st
 /// or `(&[u8],)`, written without going through serde (the fast path of a map over words).
 #[inline]
 pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    // The common case, a payload under 32 bytes: one header byte and one length byte, pushed
+    // (a call to `memcpy` for each would cost more than the bytes).
+    if bytes.len() < 31 {
+        buffer.reserve(2 + bytes.len());
+        buffer.push(((1 + bytes.len()) as u8) << TAG_BITS | ARGS);
+        buffer.push(bytes.len() as u8);
+        buffer.extend_from_slice(bytes);
+        return;
+    }
     let mut length = [0; 10];
     let length_used = write_varint(bytes.len() as u64, &mut length);
     let payload = length_used + bytes.len();
@@ -594,6 +603,18 @@ mod tests {
         assert!(matches!(reader.args::<(String, String)>("t"), Err(Error::Serialization { side: Side::Args, .. })));
         assert_eq!(reader.args::<(String, u8)>("t").unwrap(), ("b".to_owned(), 2));
         assert!(matches!(reader.args::<(String, u8)>("t"), Err(Error::Backend { .. })));
+    }
+
+    #[test]
+    fn byte_arguments_written_directly_read_as_postcard_wrote_them() {
+        for len in [0usize, 1, 29, 30, 31, 32, 127, 128, 5000] {
+            let text = "e".repeat(len);
+            let (mut direct, mut serde) = (Vec::new(), Vec::new());
+            append_bytes_args(&mut direct, text.as_bytes());
+            append_args(&mut serde, "t", &(text.as_str(),));
+            assert_eq!(direct, serde, "length {len}");
+            assert_eq!(Reader::new(&direct).args::<(String,)>("t").unwrap().0, text);
+        }
     }
 
     #[test]
