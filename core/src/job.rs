@@ -80,12 +80,13 @@ impl<A> CallItems<A> {
         }
     }
 
-    /// Runs `f` on the items as a slice.
-    fn with_slice<R>(&self, f: impl FnOnce(&[A]) -> R) -> R {
+    /// Runs `f` on each item, in order, by reference (a lent range's references are gathered a
+    /// block at a time).
+    fn for_each_ref(&self, mut f: impl FnMut(&A)) {
         match self {
-            CallItems::Owned(items) => f(items),
-            CallItems::Range(range) => f(range.as_slice()),
-            CallItems::Lent(slice, range) => f(&slice.gather(range.clone())),
+            CallItems::Owned(items) => items.iter().for_each(f),
+            CallItems::Range(range) => range.as_slice().iter().for_each(f),
+            CallItems::Lent(slice, range) => Gathered::new(*slice, range.clone()).for_each(|item| f(&item)),
         }
     }
 
@@ -464,14 +465,9 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
         let kwargs = registry::encode(T::NAME, Side::Args, &*self.kwargs)?;
-        let args = self.items.with_slice(|items| {
-            // A first guess at the size (short strings, small numbers) saves most regrowing.
-            let mut args = Vec::with_capacity(items.len() * 16);
-            for item in items {
-                M::encode_into(item, &mut args);
-            }
-            args
-        });
+        // A first guess at the size (short strings, small numbers) saves most regrowing.
+        let mut args = Vec::with_capacity(self.calls * 16);
+        self.items.for_each_ref(|item| M::encode_into(item, &mut args));
         Ok(EncodedCalls { task: T::NAME, kwargs, calls: self.calls, args })
     }
 
