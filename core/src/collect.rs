@@ -146,6 +146,20 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
         self.collector.chunk_done(self.index, outcome.failures);
     }
 
+    /// Each value straight into its slot, as it is decoded. Every slot of the chunk is written or
+    /// failed (a reader past its outcomes fails the call), as `finish` relies on.
+    fn deliver_each(self, calls: usize, mut next: impl FnMut() -> Result<O, Error>) {
+        debug_assert_eq!(calls, self.len, "a chunk's calls are its slots");
+        let mut failures = Vec::new();
+        for i in 0..self.len {
+            match next() {
+                Ok(value) => self.write(i, value),
+                Err(error) => failures.push((i, error)),
+            }
+        }
+        self.collector.chunk_done(self.index, failures);
+    }
+
     fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, mut calls: Calls<'_, F>) {
         let mut failures = Vec::new();
         let write = |i, value| self.write(i, value);

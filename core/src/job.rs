@@ -113,6 +113,23 @@ pub(crate) trait Deliver<O>: Send + 'static {
     /// Delivers the outcome of calls that ran elsewhere, or that never ran.
     fn deliver(self, outcome: ChunkOutcome<O>);
 
+    /// Delivers the outcomes of `calls` calls that ran elsewhere, each read by `next` in call
+    /// order (decoded as they are delivered: a sink that writes slots skips the vector).
+    fn deliver_each(self, calls: usize, mut next: impl FnMut() -> Result<O, Error>)
+    where
+        Self: Sized,
+    {
+        let mut values = Vec::with_capacity(calls);
+        let mut failures = Vec::new();
+        for i in 0..calls {
+            match next() {
+                Ok(value) => values.push(value),
+                Err(error) => failures.push((i, error)),
+            }
+        }
+        self.deliver(ChunkOutcome { values, failures });
+    }
+
     /// Runs the calls and delivers their outcome. By default the values are collected into a
     /// vector, in place when the items are an owned vector (`filter_map` over `enumerate` over
     /// `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
@@ -473,17 +490,10 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
 
     fn complete_encoded(mut self: Box<Self>, outcomes: &[u8]) {
         drop(self.take_items());
-        let calls = self.calls;
-        let mut values = Vec::with_capacity(calls);
-        let mut failures = Vec::new();
         let mut reader = wire::Reader::new(outcomes);
-        for i in 0..calls {
-            match T::read_output(&mut reader) {
-                Ok(value) => values.push(value),
-                Err(error) => failures.push((i, error)),
-            }
+        if let Some(sink) = self.sink.take() {
+            sink.deliver_each(self.calls, || T::read_output(&mut reader));
         }
-        self.deliver(ChunkOutcome { values, failures });
     }
 }
 

@@ -33,8 +33,9 @@ pub struct TaskEntry {
     run_batch: RunBatch,
 }
 
-/// Decodes the keyword arguments and each call's arguments, runs the calls, encodes the outcomes.
-type RunBatch = fn(&[u8], usize, &[u8]) -> Vec<u8>;
+/// Decodes the keyword arguments and each call's arguments, runs the calls, appends the encoded
+/// outcomes.
+type RunBatch = fn(&[u8], usize, &[u8], &mut Vec<u8>);
 
 impl TaskEntry {
     /// The entry for task `T`; what `#[task]` submits.
@@ -51,24 +52,32 @@ impl TaskEntry {
     /// arguments `kwargs`, each call's panic caught, and returns their packed outcomes, one per
     /// call, in order.
     pub fn run_batch(&self, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
-        (self.run_batch)(kwargs, calls, args)
+        let mut outcomes = Vec::new();
+        self.run_batch_into(kwargs, calls, args, &mut outcomes);
+        outcomes
+    }
+
+    /// Like [`run_batch`](Self::run_batch), but appends the outcomes to `outcomes` (a buffer a
+    /// worker reuses from batch to batch).
+    pub fn run_batch_into(&self, kwargs: &[u8], calls: usize, args: &[u8], outcomes: &mut Vec<u8>) {
+        (self.run_batch)(kwargs, calls, args, outcomes)
     }
 }
 
 inventory::collect!(TaskEntry);
 
-fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
+fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8], outcomes: &mut Vec<u8>) {
     // Borrowed keyword arguments point into `kwargs`, borrowed arguments into `args`: a `&str`
     // parameter costs no allocation here.
     let kwargs: T::KwargsWire<'_> = match postcard::from_bytes(kwargs) {
         Ok(kwargs) => kwargs,
         Err(e) => {
             let error = Error::Serialization { task: T::NAME.to_owned(), side: Side::Args, message: e.to_string() };
-            return wire::failed_outcomes(calls, &error);
+            return outcomes.extend(wire::failed_outcomes(calls, &error));
         }
     };
     let mut reader = wire::Reader::new(args);
-    let mut outcomes = Vec::with_capacity(args.len() / 2 + 8 * calls);
+    outcomes.reserve(args.len() / 2 + 8 * calls);
     let scope = TaskScope::enter();
     let (mut done, mut record_start) = (0, 0);
     // One `catch_unwind` for the whole batch, resumed after a panicking call (as chunks run in
@@ -81,19 +90,18 @@ fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
                 match reader.args_with(T::NAME, T::Params::decode_wire) {
                     Ok(mut wire) => {
                         let output = T::call(T::Params::from_wire(&mut wire), T::kwargs_from_wire(&kwargs));
-                        T::append_output(&mut outcomes, &output);
+                        T::append_output(outcomes, &output);
                     }
-                    Err(error) => wire::append_outcome::<T::Output>(&mut outcomes, T::NAME, Err(&error)),
+                    Err(error) => wire::append_outcome::<T::Output>(outcomes, T::NAME, Err(&error)),
                 }
             }
         });
         if let Err(error) = ran {
             // The panic may have come from the output's `Serialize` half-way through its record.
             outcomes.truncate(record_start);
-            wire::append_outcome::<T::Output>(&mut outcomes, T::NAME, Err(&error));
+            wire::append_outcome::<T::Output>(outcomes, T::NAME, Err(&error));
         }
     }
-    outcomes
 }
 
 /// Runs the `calls` calls of task `task` packed in `args` with keyword arguments `kwargs`: what
@@ -110,9 +118,28 @@ fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
 ///
 /// [`EncodedCalls`]: crate::wire::EncodedCalls
 pub fn run_batch(task: &str, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
+    let mut outcomes = Vec::new();
+    run_batch_into(task, kwargs, calls, args, &mut outcomes);
+    outcomes
+}
+
+/// Like [`run_batch`], but appends the outcomes to `outcomes` (a buffer a worker reuses from
+/// batch to batch, so a batch's outcomes cost no allocation once it has grown).
+///
+/// ```
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// use parapool::{registry, wire, Task};
+/// let calls = wire::encode_calls::<double>(&(), &[(1,), (2,)])?;
+/// let mut outcomes = Vec::new();
+/// registry::run_batch_into(calls.task, &calls.kwargs, calls.calls, &calls.args, &mut outcomes);
+/// let mut reader = wire::Reader::new(&outcomes);
+/// assert_eq!((reader.outcome::<u32>(calls.task)?, reader.outcome::<u32>(calls.task)?), (2, 4));
+/// # Ok::<(), parapool::Error>(())
+/// ```
+pub fn run_batch_into(task: &str, kwargs: &[u8], calls: usize, args: &[u8], outcomes: &mut Vec<u8>) {
     match lookup(task) {
-        Ok(entry) => entry.run_batch(kwargs, calls, args),
-        Err(error) => wire::failed_outcomes(calls, &error),
+        Ok(entry) => entry.run_batch_into(kwargs, calls, args, outcomes),
+        Err(error) => outcomes.extend(wire::failed_outcomes(calls, &error)),
     }
 }
 

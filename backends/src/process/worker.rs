@@ -79,8 +79,10 @@ fn serve(token: &str, max_frame: usize) -> i32 {
         eprintln!("parapool worker {}: handshake failed: {e}", std::process::id());
         return 2;
     }
-    // One frame buffer for the life of the worker: a batch's borrowed arguments point into it.
+    // One frame buffer and one outcome buffer for the life of the worker: a batch's borrowed
+    // arguments point into the first; neither is allocated again once grown.
     let mut frame = Vec::new();
+    let mut outcomes = Vec::new();
     loop {
         let request = match read_frame_into(&mut input, max_frame, &mut frame).and_then(|f| f.map(decode).transpose()) {
             Ok(request) => request,
@@ -92,7 +94,8 @@ fn serve(token: &str, max_frame: usize) -> i32 {
         match request {
             Some(Request::Batch { id, task, kwargs, calls, args }) => {
                 let calls = calls as usize;
-                let outcomes = registry::run_batch(task, kwargs, calls, args);
+                outcomes.clear();
+                registry::run_batch_into(task, kwargs, calls, args, &mut outcomes);
                 let empty = Response::Results { id, outcomes: &[] };
                 let written = match write_frame_with_tail(&mut output, &empty, &outcomes, max_frame) {
                     Err(FrameError::TooLarge { .. }) | Err(FrameError::Malformed(_)) => {
