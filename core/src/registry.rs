@@ -92,16 +92,24 @@ fn run_batch_of<T: Task>(kwargs: &[u8], calls: usize, args: &[u8], outcomes: &mu
                         let output = T::call(T::Params::from_wire(&mut wire), T::kwargs_from_wire(&kwargs));
                         T::append_output(outcomes, &output);
                     }
-                    Err(error) => wire::append_outcome::<T::Output>(outcomes, T::NAME, Err(&error)),
+                    Err(error) => append_failure(outcomes, &error),
                 }
             }
         });
         if let Err(error) = ran {
             // The panic may have come from the output's `Serialize` half-way through its record.
             outcomes.truncate(record_start);
-            wire::append_outcome::<T::Output>(outcomes, T::NAME, Err(&error));
+            append_failure(outcomes, &error);
         }
     }
+}
+
+/// Appends a failed call's outcome record. Out of line and cold: kept out of the loop above, the
+/// task's body has more room to be inlined into it.
+#[cold]
+#[inline(never)]
+fn append_failure(outcomes: &mut Vec<u8>, error: &Error) {
+    wire::append_failed_outcome(outcomes, error)
 }
 
 /// Runs the `calls` calls of task `task` packed in `args` with keyword arguments `kwargs`: what

@@ -424,6 +424,11 @@ pub(crate) fn append_outcome<O: Serialize>(buffer: &mut Vec<u8>, task: &str, out
     append_error(buffer, FAILED, &error);
 }
 
+/// Appends one call's `FAILED` outcome record with `error`.
+pub(crate) fn append_failed_outcome(buffer: &mut Vec<u8>, error: &Error) {
+    append_error(buffer, FAILED, error)
+}
+
 /// Outcomes in which each of `calls` calls failed with `error`: what a backend returns for a batch
 /// it received but could not run, or whose outcomes it could not send back.
 ///
