@@ -280,8 +280,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         I: IntoIterator,
         I::Item: ArgOf<F> + 'scope,
     {
-        // SAFETY: as in `apply_async`.
-        unsafe { Imap::new(self.pool.inner_arc(), call.into_task_call(), items.into_iter(), true, Some(&self.state)) }
+        self.stream(call, items, true)
     }
 
     /// [`Pool::imap_unordered`] over items that may borrow.
@@ -305,7 +304,21 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         I: IntoIterator,
         I::Item: ArgOf<F> + 'scope,
     {
+        self.stream(call, items, false)
+    }
+
+    /// `imap` (`ordered`) or `imap_unordered`.
+    fn stream<C, F, I>(&'scope self, call: C, items: I, ordered: bool) -> Imap<'scope, C::Task, I::IntoIter>
+    where
+        C: IntoTaskCall<'scope>,
+        C::Task: Task<Params = (F,)>,
+        F: Param,
+        I: IntoIterator,
+        I::Item: ArgOf<F> + 'scope,
+    {
         // SAFETY: as in `apply_async`.
-        unsafe { Imap::new(self.pool.inner_arc(), call.into_task_call(), items.into_iter(), false, Some(&self.state)) }
+        unsafe {
+            Imap::new(self.pool.inner_arc(), call.into_task_call(), items.into_iter(), ordered, Some(&self.state))
+        }
     }
 }

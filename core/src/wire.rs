@@ -58,22 +58,11 @@ fn write_varint(mut value: u64, out: &mut [u8; 10]) -> usize {
     }
 }
 
-/// Reads a postcard varint of at most five bytes (a record header) from the start of `bytes`:
-/// the value and the bytes used.
+/// Reads a record header (a postcard varint of at most five bytes, no larger than
+/// [`MAX_HEADER`]) from the start of `bytes`: the value and the bytes used.
 #[inline]
 fn read_header(bytes: &[u8]) -> Option<(u64, usize)> {
-    let first = *bytes.first()?;
-    if first < 0x80 {
-        return Some((u64::from(first), 1));
-    }
-    let mut value = 0u64;
-    for (i, &byte) in bytes.iter().take(5).enumerate() {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            return (value <= MAX_HEADER).then_some((value, i + 1));
-        }
-    }
-    None
+    read_varint_u64(bytes).filter(|&(value, used)| used <= 5 && value <= MAX_HEADER)
 }
 
 /// The calls of a job in encoded form, for a backend that runs them outside this process.
@@ -396,18 +385,8 @@ fn read_varint_u64(bytes: &[u8]) -> Option<(u64, usize)> {
 /// Reads a postcard `usize` varint from the start of `bytes`: the value and the bytes it took.
 #[inline]
 pub(crate) fn read_length(bytes: &[u8]) -> Option<(usize, usize)> {
-    let first = *bytes.first()?;
-    if first < 0x80 {
-        return Some((usize::from(first), 1));
-    }
-    let mut value = 0u64;
-    for (i, &byte) in bytes.iter().take(10).enumerate() {
-        value |= u64::from(byte & 0x7f).checked_shl(7 * i as u32)?;
-        if byte < 0x80 {
-            return Some((usize::try_from(value).ok()?, i + 1));
-        }
-    }
-    None
+    let (value, used) = read_varint_u64(bytes)?;
+    Some((usize::try_from(value).ok()?, used))
 }
 
 /// Appends one call's outcome record: `OK` and the output, or `FAILED` and the error (an output

@@ -128,21 +128,9 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads one frame's payload. `Ok(None)` is a clean end of stream (between frames).
 pub fn read_frame(input: &mut impl Read, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
-    let mut header = [0u8; HEADER];
-    match read_full(input, &mut header)? {
-        0 => return Ok(None),
-        HEADER => {}
-        got => return Err(FrameError::Truncated { expected: HEADER, got }),
-    }
-    let len = u32::from_le_bytes(header) as usize;
-    if len > max {
-        return Err(FrameError::TooLarge { len, max });
-    }
-    let mut payload = vec![0u8; len];
-    let got = read_full(input, &mut payload)?;
-    if got < len {
-        return Err(FrameError::Truncated { expected: len, got });
-    }
+    let mut payload = Vec::new();
+    let Some(len) = read_frame_into(input, max, &mut payload)?.map(<[u8]>::len) else { return Ok(None) };
+    payload.truncate(len);
     Ok(Some(payload))
 }
 
