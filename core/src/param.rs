@@ -196,6 +196,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Take<T> {
 }
 
 /// All positional parameters of a task, as a tuple of [`Param`] kinds (`(Str, Owned<u32>)`).
+///
+/// ```
+/// use parapool::param::{Owned, Params, Str};
+/// let args: <(Str, Owned<u32>) as Params>::Args<'_> = ("entry", 2);
+/// assert_eq!(args, ("entry", 2));
+/// ```
 pub trait Params: 'static {
     /// The argument tuple the function takes: `(&'a str, u32)`.
     type Args<'a>: Serialize + Send;
@@ -216,6 +222,17 @@ pub trait Params: 'static {
 /// Something a caller may pass for a parameter of kind `F`: see the table in the
 /// [module documentation](self). You do not implement this; it is implemented for every type the
 /// table names.
+///
+/// ```
+/// use parapool::param::{ArgOf, Owned, Ref, Str};
+/// fn passes_for<F: parapool::param::Param, A: ArgOf<F>>(_: A) {}
+/// let word = String::from("entry");
+/// passes_for::<Str, _>(&word); // lent
+/// passes_for::<Str, _>("entry");
+/// passes_for::<Str, _>(word.clone()); // moved in, lent to the call, dropped after it
+/// passes_for::<Ref<String>, _>(&word);
+/// passes_for::<Owned<u32>, _>(7u32);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be passed for this task's parameter (kind `{F}`)",
     label = "the items (or arguments) do not match the task's parameter",
@@ -500,6 +517,15 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> ArgOf<Owned<T>> for T {
 
 /// A tuple a caller may pass as all positional arguments of a task whose parameters are `P`
 /// (each element an [`ArgOf`] its parameter): the items of `starmap`.
+///
+/// ```
+/// # #[parapool::task] fn repeat(word: &str, times: u32) -> String { word.repeat(times as usize) }
+/// let words: Vec<String> = ["a", "b"].map(String::from).to_vec();
+/// let pool = parapool::Pool::inline()?;
+/// // (&String, u32) fits (&str, u32): the words are lent.
+/// assert_eq!(pool.starmap(repeat, words.iter().zip([2, 3]))?, ["aa", "bbb"]);
+/// # Ok::<(), parapool::Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be passed as this task's positional arguments",
     label = "expected a tuple with one element per positional parameter",

@@ -101,6 +101,14 @@ pub trait Task: Copy + Send + Sync + 'static {
 
 /// The positional argument tuple of task `T`, borrowing for `'a` where a parameter is a
 /// reference: `(&'a str, u32)` for `fn f(word: &str, n: u32)`.
+///
+/// ```
+/// # #[parapool::task] fn repeat(word: &str, times: u32) -> String { word.repeat(times as usize) }
+/// let word = String::from("ab");
+/// let args: parapool::Args<'_, repeat> = (&word, 2);
+/// assert_eq!(parapool::Pool::inline()?.apply(repeat, args, ())?, "abab");
+/// # Ok::<(), parapool::Error>(())
+/// ```
 pub type Args<'a, T> = <<T as Task>::Params as Params>::Args<'a>;
 
 /// A task with bound keyword arguments and call options; made by [`Task::with`] and
