@@ -38,6 +38,26 @@ fn nested_sums(n: u64) -> u64 {
     mapped
 }
 
+/// The e's of a word it is lent.
+#[parapool::task]
+fn count_e(word: &str) -> u64 {
+    word.matches('e').count() as u64
+}
+
+/// Counts the e's of `n` words made here, lent to a scoped `map_async` and a scoped `imap` on the
+/// pool this task runs on: the scope's wait, on a worker, must run other jobs meanwhile.
+#[parapool::task]
+fn nested_scoped(n: u64) -> u64 {
+    let words: Vec<String> = (0..n).map(|i| "e".repeat(i as usize % 5)).collect();
+    nested_pool().scope(|s| {
+        let handle = s.map_async(count_e.chunksize(3), &words).unwrap();
+        let streamed: u64 = s.imap(count_e.chunksize(2), &words).map(Result::unwrap).sum();
+        let mapped: u64 = handle.get().unwrap().iter().sum();
+        assert_eq!(mapped, streamed);
+        mapped
+    })
+}
+
 /// Recursion depth `n`: each level waits for the next.
 #[parapool::task]
 fn nested_depth(n: u64) -> u64 {
@@ -56,6 +76,8 @@ fn nested_submission_and_waits_do_not_deadlock() {
         assert_eq!(pool.map(nested_sums, vec![10, 20, 30, 40]).unwrap(), vec![90, 380, 870, 1560]);
         // Recursive submission far deeper than the two workers.
         assert_eq!(pool.apply(nested_depth, (200,), ()).unwrap(), 200);
+        // Scopes inside tasks, each waiting on a worker for the jobs it lent words to.
+        assert_eq!(pool.map(nested_scoped, vec![10, 20, 30, 40]).unwrap(), vec![20, 40, 60, 80]);
     });
 }
 
