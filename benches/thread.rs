@@ -35,9 +35,12 @@ use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use parapool::{Pool, Task};
 use rayon::prelude::*;
 
+#[path = "support/static_words.rs"]
+mod static_words;
 mod support;
 
-use support::{busy, calibrate_busy, count_letters, count_letters_static, plus_one, static_words, tutorial_words};
+use static_words::{count_letters_static, static_words};
+use support::{busy, calibrate_busy, count_letters, plus_one, tutorial_words};
 
 const WORDS: usize = 1_000_000;
 const WORKERS: usize = 2;

@@ -16,10 +16,13 @@ use std::borrow::Cow;
 use parapool::{Pool, Task};
 use rayon::prelude::*;
 
+#[path = "../benches/support/static_words.rs"]
+mod static_words;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use support::{count_letters, count_letters_static, static_words, tutorial_words};
+use static_words::{count_letters_static, static_words};
+use support::{count_letters, tutorial_words};
 
 const ROUNDS: usize = 5;
 const WORDS: usize = 1_000_000;

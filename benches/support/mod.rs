@@ -2,7 +2,6 @@
 //! tasks, defined once so every contender in every bench runs the very same code.
 #![allow(dead_code, unused_imports)] // each bench (and example) uses a part
 
-use std::borrow::Cow;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -15,21 +14,6 @@ pub use example::{count_letters, WORDS as TUTORIAL_WORDS};
 /// The tutorial's words, repeated to `n` owned strings.
 pub fn tutorial_words(n: usize) -> Vec<String> {
     TUTORIAL_WORDS.iter().cycle().take(n).map(|w| w.to_string()).collect()
-}
-
-/// The tutorial's words, repeated to `n` words that borrow the literals (no allocation).
-pub fn static_words(n: usize) -> Vec<Cow<'static, str>> {
-    TUTORIAL_WORDS.iter().cycle().take(n).map(|w| Cow::Borrowed(*w)).collect()
-}
-
-/// count_letters on words that borrow string literals: no allocation per call.
-#[parapool::task]
-pub fn count_letters_static(word: Cow<'static, str>, #[kwarg] letter: Cow<'static, str>) -> usize {
-    if letter.is_empty() {
-        word.chars().count()
-    } else {
-        word.chars().filter(|c| letter.contains(*c)).count()
-    }
 }
 
 /// A trivial task.
