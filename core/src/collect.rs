@@ -134,16 +134,9 @@ impl<O: Send + 'static> SlotSink<O> {
 
 impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
     fn deliver(self, outcome: ChunkOutcome<O>) {
-        let mut failed = outcome.failures.iter().map(|(i, _)| *i).peekable();
-        let mut values = outcome.values.into_iter();
-        for i in 0..self.len {
-            if failed.peek() == Some(&i) {
-                failed.next();
-            } else if let Some(value) = values.next() {
-                self.write(i, value);
-            }
-        }
-        self.collector.chunk_done(self.index, outcome.failures);
+        let calls = self.len;
+        let mut results = outcome.into_results();
+        self.deliver_each(calls, || results.next().unwrap_or_else(|| Err(missing_value())));
     }
 
     /// Each value straight into its slot, as it is decoded. Every slot of the chunk is written or
@@ -170,6 +163,12 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
         }
         self.collector.chunk_done(self.index, failures);
     }
+}
+
+/// What stands for a call whose chunk outcome has no value for it (a chunk never has fewer).
+#[cold]
+fn missing_value() -> Error {
+    Error::Backend { backend: "core".into(), message: "a chunk's outcome had fewer results than calls".into() }
 }
 
 /// `imap` / `imap_unordered`: chunk outcomes arriving for the iterator to pick up.

@@ -211,18 +211,21 @@ fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: RunItems
                 })
                 .collect()
         }
-        RunItems::Range(range) => {
-            let mut values = Vec::with_capacity(range.len());
-            calls.all(range, |_, value| values.push(value), &mut failures);
-            values
-        }
-        RunItems::Lent(items) => {
-            let mut values = Vec::with_capacity(items.size_hint().0);
-            calls.all(items, |_, value| values.push(value), &mut failures);
-            values
-        }
+        RunItems::Range(range) => collect_all(&mut calls, range, &mut failures),
+        RunItems::Lent(items) => collect_all(&mut calls, items, &mut failures),
     };
     sink.deliver(ChunkOutcome { values, failures });
+}
+
+/// The values of [`Calls::all`] over `items`, collected in call order.
+fn collect_all<O, A, F: FnMut(A) -> O>(
+    calls: &mut Calls<'_, F>,
+    items: impl Iterator<Item = A>,
+    failures: &mut Vec<(usize, Error)>,
+) -> Vec<O> {
+    let mut values = Vec::with_capacity(items.size_hint().0);
+    calls.all(items, |_, value| values.push(value), failures);
+    values
 }
 
 /// The object-safe face of a typed job.

@@ -239,7 +239,9 @@ pub trait Params: 'static {
     note = "a parameter taken by value (`word: String`) needs owned items: pass `words` or \
             `words.iter().cloned()`, or declare it as a reference (`word: &str`, `x: &T`) to borrow \
             the caller's data instead",
-    note = "`&str` takes anything `AsRef<str>`, `&[T]` anything `AsRef<[T]>`, `&T` anything `Borrow<T>`"
+    note = "`&str` takes a reference to anything `AsRef<str>` or an owned `String`, `Box<str>`, `Arc<str>` or \
+            `Cow<str>`; `&[T]` likewise with `AsRef<[T]>` (owned: `Vec<T>`, arrays, `Box<[T]>`, `Arc<[T]>`); `&T` \
+            takes anything `Borrow<T>`"
 )]
 pub trait ArgOf<F: Param>: Send {
     /// What a call keeps while it runs (the item, or the owned value until the call takes it).
@@ -453,12 +455,12 @@ macro_rules! as_ref_args {
     };
 }
 
-as_ref_args!(Str, str, [], serialize_str, |text: &str, buffer: &mut Vec<u8>, _: &str| {
-    wire::append_bytes_args(buffer, text.as_bytes())
+as_ref_args!(Str, str, [], serialize_str, |text: &str, buffer: &mut Vec<u8>, task: &str| {
+    wire::append_bytes_args(buffer, task, text.as_bytes())
 }, owned: String, Box<str>, std::sync::Arc<str>, std::borrow::Cow<'_, str>);
 
-as_ref_args!(Bytes, [u8], [], serialize_bytes, |bytes: &[u8], buffer: &mut Vec<u8>, _: &str| {
-    wire::append_bytes_args(buffer, bytes)
+as_ref_args!(Bytes, [u8], [], serialize_bytes, |bytes: &[u8], buffer: &mut Vec<u8>, task: &str| {
+    wire::append_bytes_args(buffer, task, bytes)
 }, owned: Vec<u8>, Box<[u8]>, std::sync::Arc<[u8]>, std::borrow::Cow<'_, [u8]>);
 
 as_ref_args!(Slice<T>, [T], [T: Serialize + DeserializeOwned + Sync + Send + 'static,], serialize_slice,
@@ -474,8 +476,8 @@ impl<T: Serialize + DeserializeOwned + Sync + Send + 'static, const N: usize> Ar
 }
 
 impl<const N: usize> ArgOf<Bytes> for [u8; N] {
-    as_ref_arg_methods!([u8], serialize_bytes, |bytes: &[u8], buffer: &mut Vec<u8>, _: &str| {
-        wire::append_bytes_args(buffer, bytes)
+    as_ref_arg_methods!([u8], serialize_bytes, |bytes: &[u8], buffer: &mut Vec<u8>, task: &str| {
+        wire::append_bytes_args(buffer, task, bytes)
     });
 }
 
@@ -530,7 +532,8 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> ArgOf<Owned<T>> for T {
     message = "`{Self}` cannot be passed as this task's positional arguments",
     label = "expected a tuple with one element per positional parameter",
     note = "each element must fit its parameter: owned parameters need owned values; `&str` takes \
-            anything `AsRef<str>`, `&[T]` anything `AsRef<[T]>`, `&T` anything `Borrow<T>`"
+            a reference to anything `AsRef<str>` or an owned `String` (and the like), `&[T]` a reference to anything \
+            `AsRef<[T]>` or a `Vec<T>`, `&T` anything `Borrow<T>`"
 )]
 pub trait ArgsOf<P: Params>: Send {
     /// What a call keeps while it runs.

@@ -11,7 +11,7 @@ use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
 use crate::chunking;
 use crate::collect::{SlotCollector, WholeMapSink};
 use crate::error::Error;
-use crate::handle::{pending, AsyncResult};
+use crate::handle::{pending, AsyncResult, Completer};
 use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Job};
 use crate::lifecycle::Stage;
@@ -197,76 +197,90 @@ impl PoolInner {
             Err(args) => args,
             Ok(slice) => {
                 let chunks = chunking::plan_filled(slice.len(), self.workers(), call.chunksize);
-                let lent = |range| CallItems::Lent(slice, range);
-                match chunks.len() {
-                    0 => completer.complete(Ok(Vec::new())),
-                    // SAFETY (both): the caller's guarantee.
-                    1 => self.submit_job(unsafe {
-                        new_job::<T, M, _>(lent(0..slice.len()), kwargs, WholeMapSink(completer), token())
-                    })?,
-                    _ => {
-                        let collector = SlotCollector::new(slice.len(), chunks.clone(), completer);
-                        let jobs = chunks
-                            .into_iter()
-                            .enumerate()
-                            .map(|(index, range)| unsafe {
-                                new_job::<T, M, _>(lent(range), Arc::clone(&kwargs), collector.sink(index), token())
-                            })
-                            .collect();
-                        self.submit_batch(jobs)?;
-                    }
-                }
+                let items = chunks.iter().map(|range| CallItems::Lent(slice, range.clone())).collect();
+                // SAFETY: the caller's guarantee.
+                unsafe { self.submit_chunks::<T, M>(chunks, items, &kwargs, completer, token)? };
                 return Ok(handle);
             }
         };
         // An input of known length, not already a vector (whose items are taken over in place):
         // its chunks go to the workers as they are filled.
-        if let (len, Some(high)) = args.size_hint() {
+        let promised = match args.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        if let Some(len) = promised.filter(|_| !is_vec_iter::<I>()) {
             let chunks = chunking::plan_filled(len, self.workers(), call.chunksize);
-            if len == high && chunks.len() > 1 && !is_vec_iter::<I>() {
+            if chunks.len() > 1 {
                 let collector = SlotCollector::new(len, chunks.clone(), completer);
                 // SAFETY: the caller's guarantee.
                 unsafe { self.submit_filling::<T, M>(args, chunks, &kwargs, &collector, token)? };
                 return Ok(handle);
             }
         }
-        let promised = match args.size_hint() {
-            (low, Some(high)) if low == high => Some(low),
-            _ => None,
-        };
         let args = panic::catch_unwind(AssertUnwindSafe(|| collect_input(args)))
             .map_err(|payload| Error::InputPanicked { message: payload_message(&*payload) })?;
-        let items = args.len();
+        let len = args.len();
         // An exact size hint that was wrong is an error here too, as on the chunk-by-chunk path.
-        if let Some(promised) = promised.filter(|&promised| promised != items) {
-            let message = if items < promised {
-                format!("the input's size_hint promised {promised} items, but it ended after {items}")
+        if let Some(promised) = promised.filter(|&promised| promised != len) {
+            let message = if len < promised {
+                format!("the input's size_hint promised {promised} items, but it ended after {len}")
             } else {
                 format!("the input's size_hint promised {promised} items, but it has more")
             };
             return Err(Error::InputPanicked { message });
         }
-        let chunks = chunking::plan(items, self.workers(), call.chunksize);
+        let chunks = chunking::plan(len, self.workers(), call.chunksize);
+        // One chunk keeps the vector (collected in place); several share it, each a range.
+        let items = match chunks.len() {
+            0 => Vec::new(),
+            1 => vec![CallItems::Owned(args)],
+            _ => InputBuffer::split(args, &chunks).into_iter().map(CallItems::Range).collect(),
+        };
+        // SAFETY: the caller's guarantee.
+        unsafe { self.submit_chunks::<T, M>(chunks, items, &kwargs, completer, token)? };
+        Ok(handle)
+    }
+
+    /// Submits a map's jobs, one per chunk (`items[i]` holds the calls of `chunks[i]`), completing
+    /// `completer` when the last one is done: at once for none, with the chunk's own vector for
+    /// one, through the slots of the result vector for several.
+    ///
+    /// # Safety
+    ///
+    /// As for [`submit_chunk`](Self::submit_chunk).
+    unsafe fn submit_chunks<'j, 'k: 'j, T: Task, M: CallInput<T> + 'j>(
+        &self,
+        chunks: Vec<std::ops::Range<usize>>,
+        items: Vec<CallItems<M::Item>>,
+        kwargs: &Arc<T::Kwargs<'k>>,
+        completer: Completer<Vec<T::Output>>,
+        token: impl Fn() -> Option<ScopeToken>,
+    ) -> Result<(), Error> {
+        debug_assert_eq!(chunks.len(), items.len(), "one job per chunk");
+        let len = chunks.last().map_or(0, |last| last.end);
         match chunks.len() {
-            0 => completer.complete(Ok(Vec::new())),
+            0 => {
+                completer.complete(Ok(Vec::new()));
+                Ok(())
+            }
             // SAFETY (both): the caller's guarantee.
             1 => self.submit_job(unsafe {
-                new_job::<T, M, _>(CallItems::Owned(args), kwargs, WholeMapSink(completer), token())
-            })?,
+                let items = items.into_iter().next().expect("one chunk, one job");
+                new_job::<T, M, _>(items, Arc::clone(kwargs), WholeMapSink(completer), token())
+            }),
             _ => {
-                let ranges = InputBuffer::split(args, &chunks);
-                let collector = SlotCollector::new(items, chunks, completer);
-                let jobs = ranges
+                let collector = SlotCollector::new(len, chunks, completer);
+                let jobs = items
                     .into_iter()
                     .enumerate()
-                    .map(|(index, range)| unsafe {
-                        new_job::<T, M, _>(CallItems::Range(range), Arc::clone(&kwargs), collector.sink(index), token())
+                    .map(|(index, items)| unsafe {
+                        new_job::<T, M, _>(items, Arc::clone(kwargs), collector.sink(index), token())
                     })
                     .collect();
-                self.submit_batch(jobs)?;
+                self.submit_batch(jobs)
             }
         }
-        Ok(handle)
     }
 
     /// Fills the chunks of a map from `args` one at a time, submitting each as soon as its items

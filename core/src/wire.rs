@@ -303,9 +303,10 @@ pub(crate) fn append_args<A: Serialize + ?Sized>(buffer: &mut Vec<u8>, task: &st
 
 /// Appends one call's arguments record for a one-parameter task whose argument encodes as a
 /// string or byte string: `varint(length)` and the bytes, which is what postcard makes of `(&str,)`
-/// or `(&[u8],)`, written without going through serde (the fast path of a map over words).
+/// or `(&[u8],)`. A short one (the fast path of a map over words) is written without serde; a
+/// longer one goes through [`append_args`] like any other argument.
 #[inline]
-pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, task: &str, bytes: &[u8]) {
     // The common case, a payload under 32 bytes: one header byte and one length byte, pushed
     // (a call to `memcpy` for each would cost more than the bytes).
     if bytes.len() < 31 {
@@ -315,23 +316,17 @@ pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, bytes: &[u8]) {
         buffer.extend_from_slice(bytes);
         return;
     }
-    let mut length = [0; 10];
-    let length_used = write_varint(bytes.len() as u64, &mut length);
-    let payload = length_used + bytes.len();
-    let Ok(payload_u32) = u32::try_from(payload) else {
-        let error = Error::Serialization {
-            task: String::new(),
-            side: Side::Args,
-            message: "one call's encoding is larger than 4 GiB".into(),
-        };
-        return append_error(buffer, UNSENT, &error);
-    };
-    let mut header = [0; 10];
-    let header_used = write_varint(u64::from(payload_u32) << TAG_BITS | u64::from(ARGS), &mut header);
-    buffer.reserve(header_used + payload);
-    buffer.extend_from_slice(&header[..header_used]);
-    buffer.extend_from_slice(&length[..length_used]);
-    buffer.extend_from_slice(bytes);
+    append_args(buffer, task, &ByteString(bytes));
+}
+
+/// Bytes that serialize as one byte string (a length and the bytes): what a `&str` or a
+/// `&[u8]` argument, alone in its tuple, encodes to.
+struct ByteString<'a>(&'a [u8]);
+
+impl Serialize for ByteString<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
 }
 
 /// Appends an `OK` outcome record whose value is an unsigned integer in postcard's encoding (a
@@ -594,7 +589,7 @@ mod tests {
         for len in [0usize, 1, 29, 30, 31, 32, 127, 128, 5000] {
             let text = "e".repeat(len);
             let (mut direct, mut serde) = (Vec::new(), Vec::new());
-            append_bytes_args(&mut direct, text.as_bytes());
+            append_bytes_args(&mut direct, "t", text.as_bytes());
             append_args(&mut serde, "t", &(text.as_str(),));
             assert_eq!(direct, serde, "length {len}");
             assert_eq!(Reader::new(&direct).args::<(String,)>("t").unwrap().0, text);

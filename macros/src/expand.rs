@@ -55,71 +55,56 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
     let params_ty = quote_spanned!(*params_span=> (#(#kinds,)*));
 
     let borrowed_kwargs = kwargs.iter().any(|kwarg| kwarg.kind.borrows());
-    let (kwargs_ty, kwargs_wire_ty, kwargs_param, kwargs_from_wire, kwargs_fn, kwargs_struct) = if kwargs.is_empty() {
+    // The kwargs type, what a worker decodes it into, and how it is made from that.
+    let (kwargs_ty, kwargs_wire_ty, kwargs_from_wire) = if kwargs.is_empty() {
         (
             quote!(()),
             quote!(()),
-            quote!(_kwargs),
             quote!(
                 #[inline]
                 fn kwargs_from_wire<'a>(_wire: &'a ()) {}
             ),
-            None,
-            None,
         )
+    } else if borrowed_kwargs {
+        let wire_ident = kwargs_wire_ident(&kwargs_ident);
+        let views = kwargs.iter().map(|kwarg| {
+            let name = &kwarg.ident;
+            match &kwarg.kind {
+                Kind::Str | Kind::Bytes => quote!(#name: wire.#name),
+                Kind::Slice(_) => quote!(#name: ::core::ops::Deref::deref(&wire.#name)),
+                Kind::Ref(_) => quote!(#name: &wire.#name),
+                Kind::Owned(_) => quote!(#name: ::core::clone::Clone::clone(&wire.#name)),
+            }
+        });
+        let from_wire = quote! {
+            #inline_hint
+            fn kwargs_from_wire<'a>(wire: &'a #wire_ident<'_>) -> #kwargs_ident<'a> {
+                #kwargs_ident { #(#views,)* }
+            }
+        };
+        (quote!(#kwargs_ident<'k>), quote!(#wire_ident<'w>), from_wire)
     } else {
+        let from_wire = quote! {
+            #inline_hint
+            fn kwargs_from_wire<'a>(wire: &'a #kwargs_ident) -> #kwargs_ident {
+                ::core::clone::Clone::clone(wire)
+            }
+        };
+        (kwargs_ident.to_token_stream(), kwargs_ident.to_token_stream(), from_wire)
+    };
+    let kwargs_param = if kwargs.is_empty() { quote!(_kwargs) } else { quote!(kwargs) };
+    let kwargs_fn = (!kwargs.is_empty()).then(|| {
         let defaults_ty = if borrowed_kwargs { quote!(#kwargs_ident<'static>) } else { quote!(#kwargs_ident) };
-        let kwargs_fn = quote! {
+        quote! {
             /// The keyword arguments with their defaults: change them with the setters, bind them
             /// with `Task::with`.
             #[allow(dead_code)]
             #vis fn kwargs() -> #defaults_ty {
                 ::core::default::Default::default()
             }
-        };
-        let kwargs_struct = kwargs_struct(krate, task, &kwargs_ident);
-        if borrowed_kwargs {
-            let wire_ident = kwargs_wire_ident(&kwargs_ident);
-            let views = kwargs.iter().map(|kwarg| {
-                let name = &kwarg.ident;
-                match &kwarg.kind {
-                    Kind::Str | Kind::Bytes => quote!(#name: wire.#name),
-                    Kind::Slice(_) => quote!(#name: ::core::ops::Deref::deref(&wire.#name)),
-                    Kind::Ref(_) => quote!(#name: &wire.#name),
-                    Kind::Owned(_) => quote!(#name: ::core::clone::Clone::clone(&wire.#name)),
-                }
-            });
-            let from_wire = quote! {
-                #inline_hint
-                fn kwargs_from_wire<'a>(wire: &'a #wire_ident<'_>) -> #kwargs_ident<'a> {
-                    #kwargs_ident { #(#views,)* }
-                }
-            };
-            (
-                quote!(#kwargs_ident<'k>),
-                quote!(#wire_ident<'w>),
-                quote!(kwargs),
-                from_wire,
-                Some(kwargs_fn),
-                Some(kwargs_struct),
-            )
-        } else {
-            let from_wire = quote! {
-                #inline_hint
-                fn kwargs_from_wire<'a>(wire: &'a #kwargs_ident) -> #kwargs_ident {
-                    ::core::clone::Clone::clone(wire)
-                }
-            };
-            (
-                kwargs_ident.to_token_stream(),
-                kwargs_ident.to_token_stream(),
-                quote!(kwargs),
-                from_wire,
-                Some(kwargs_fn),
-                Some(kwargs_struct),
-            )
         }
-    };
+    });
+    let kwargs_struct = (!kwargs.is_empty()).then(|| kwargs_struct(krate, task, &kwargs_ident));
 
     let arg_names: Vec<Ident> = (0..positional.len()).map(|i| format_ident!("__parapool_arg{}", i)).collect();
     // Spanned at the parameter list too: if a parameter breaks the `Params` bound, this use of it
