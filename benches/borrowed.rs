@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
-use parapool::{Pool, Task};
+use parapool::prelude::*;
 use rayon::prelude::*;
 
 mod support;

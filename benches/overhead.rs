@@ -15,7 +15,7 @@
 //!   the same work apart from parapool's.
 
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
-use parapool::{Pool, Task};
+use parapool::prelude::*;
 
 mod support;
 

@@ -45,7 +45,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, BatchSize, Criterion, SamplingMode, Throughput};
-use parapool::{Pool, Task};
+use parapool::prelude::*;
 
 mod support;
 

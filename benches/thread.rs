@@ -32,7 +32,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
-use parapool::{Pool, Task};
+use parapool::prelude::*;
 use rayon::prelude::*;
 
 #[path = "support/static_words.rs"]

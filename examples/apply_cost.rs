@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use parapool::Pool;
+use parapool::prelude::*;
 
 const TASKS: u64 = 100_000;
 const ROUNDS: usize = 30;

@@ -16,7 +16,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use parapool::{Pool, Task};
+use parapool::prelude::*;
 
 // ANCHOR: task
 /// The number of characters of `word` that occur in `letter`; an empty `letter` counts them all.
@@ -116,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let builders = if all_backends {
-        parapool::backends().iter().map(|factory| builder.clone().backend(factory.name())).collect()
+        parapool::backend::backends().iter().map(|factory| builder.clone().backend(factory.name())).collect()
     } else {
         vec![builder]
     };

@@ -8,14 +8,14 @@
 //! cargo run --release --example map_balance [-- TASKS [nested]]     # default: 200, from main
 //! ```
 //!
-//! The scheduler's README (`core/src/scheduler/README.md`) quotes what this printed when a map's
+//! The scheduler's README (`core/src/backend/scheduler/README.md`) quotes what this printed when a map's
 //! chunks were stolen in batches and since they are taken one at a time.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use parapool::Pool;
+use parapool::prelude::*;
 use parking_lot::Mutex;
 
 #[path = "../benches/support/mod.rs"]

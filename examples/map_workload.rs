@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use parapool::{Pool, Task};
+use parapool::prelude::*;
 use rayon::prelude::*;
 
 #[path = "../benches/support/static_words.rs"]

@@ -7,7 +7,7 @@
 //!
 //! Prints a `# backend: …` header and three lines; every backend prints the same ones.
 
-use parapool::{AsyncResult, Pool};
+use parapool::prelude::*;
 
 #[path = "count_letters.rs"]
 #[allow(dead_code)]

@@ -17,7 +17,7 @@ use common::{
     address_of, checksum, checksum_reference, label, label_reference, mark, perimeter, weigh_borrowed, weigh_reference,
     weighted_sum, weighted_sum_reference, within, Marks, Shape, BACKENDS,
 };
-use parapool::param::{ArgOf, Param};
+use parapool::backend::param::{ArgOf, Param};
 use parapool::{Error, Pool, Scope, Task, TaskCall};
 
 fn strings(list: &[&str]) -> Vec<String> {

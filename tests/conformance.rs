@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{double, panics, subtract, weigh, Held, BACKENDS};
-use parapool::{Error, Pool, Shutdown, Task};
+use parapool::backend::Shutdown;
+use parapool::{Error, Pool, Task};
 
 fn words(list: &[&str]) -> Vec<String> {
     list.iter().map(|w| w.to_string()).collect()
@@ -121,7 +122,7 @@ fn configuration_from_the_environment() {
     assert!(matches!(Pool::from_env(), Err(Error::UnknownBackend { .. })));
     std::env::remove_var("PARAPOOL_BACKEND");
     std::env::remove_var("PARAPOOL_WORKERS");
-    assert_eq!(Pool::from_env().unwrap().backend_name(), parapool::DEFAULT_BACKEND);
+    assert_eq!(Pool::from_env().unwrap().backend_name(), parapool::backend::DEFAULT_BACKEND);
 }
 
 #[test]
@@ -428,14 +429,14 @@ fn dropping_the_pool_cancels_what_never_ran() {
 fn a_dropped_job_completes_its_calls_as_cancelled() {
     // A backend that loses jobs (drops them unrun) cannot make a caller hang.
     struct Forgetful;
-    impl parapool::Backend for Forgetful {
+    impl parapool::backend::Backend for Forgetful {
         fn name(&self) -> &str {
             "forgetful"
         }
         fn workers(&self) -> usize {
             1
         }
-        fn submit(&self, job: parapool::Job) {
+        fn submit(&self, job: parapool::backend::Job) {
             drop(job);
         }
         fn shutdown(&self, _mode: Shutdown) {}
@@ -511,11 +512,11 @@ fn serialization_failures_name_the_task_and_the_side() {
 
 #[test]
 fn unknown_task_names_are_a_clear_error() {
-    let err = parapool::registry::lookup("nowhere::to_be_found").unwrap_err();
+    let err = parapool::backend::registry::lookup("nowhere::to_be_found").unwrap_err();
     assert_eq!(err, Error::UnknownTask { name: "nowhere::to_be_found".into() });
     assert!(err.to_string().contains("#[parapool::task]"), "{err}");
-    assert!(parapool::registry::lookup(<double as Task>::NAME).is_ok());
-    assert!(parapool::registry::names().contains(&<double as Task>::NAME));
+    assert!(parapool::backend::registry::lookup(<double as Task>::NAME).is_ok());
+    assert!(parapool::backend::registry::names().contains(&<double as Task>::NAME));
 }
 
 /// Upper-cases `word`; panics on words containing 'x'.

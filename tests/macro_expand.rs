@@ -1,7 +1,7 @@
 //! What `#[task]` generates, exercised at run time: the plain call through `Deref`, the name,
 //! keyword arguments, `Task::call` and the registry round trip.
 
-use parapool::{registry, wire};
+use parapool::backend::{registry, wire};
 use parapool::{Args, Side, Task};
 
 /// Counts the letters of `word` found in `letter` (every letter when it is empty).

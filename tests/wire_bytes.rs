@@ -1,10 +1,11 @@
-//! The packed wire format (`parapool::wire`) under arbitrary and damaged bytes: decoding never
+//! The packed wire format (`parapool::backend::wire`) under arbitrary and damaged bytes: decoding never
 //! panics, every call gets exactly one outcome, and a damaged record fails its own call.
 
 mod common;
 
 use common::{weigh, weigh_reference};
-use parapool::{registry, wire, Error, Task};
+use parapool::backend::{registry, wire};
+use parapool::{Error, Task};
 use proptest::prelude::*;
 
 /// Reads `calls` outcomes of `weigh` and checks nothing follows them.

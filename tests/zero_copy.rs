@@ -8,7 +8,8 @@ parapool::process_worker_test!(); // lets this test binary be a process-backend 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use parapool::{registry, wire, Pool, Task};
+use parapool::backend::{registry, wire};
+use parapool::{Pool, Task};
 
 /// The system allocator, counting allocations per thread.
 struct Counting;

@@ -4,12 +4,14 @@
 //! serialization, results in submission order. Asynchronous calls are complete by the time they
 //! return their handle, and callbacks registered on them run at once in the registering thread.
 
-use parapool_core::{Backend, BackendConfig, BackendFactory, Error, Job, Shutdown};
+use parapool_core::backend::{Backend, BackendConfig, Job, Shutdown};
+use parapool_core::Error;
 
 /// Runs jobs sequentially in the caller.
 ///
 /// ```
-/// use parapool_core::{Backend, Pool};
+/// use parapool_core::backend::Backend;
+/// use parapool_core::Pool;
 /// let pool = Pool::with_backend(Box::new(parapool_backends::inline::InlineBackend));
 /// assert_eq!(pool.backend_name(), "inline");
 /// assert_eq!(pool.workers(), 1);
@@ -40,6 +42,4 @@ fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(InlineBackend))
 }
 
-inventory::submit! {
-    BackendFactory::new("inline", "runs every job sequentially in the caller's thread", create)
-}
+parapool_core::backend::register_backend!("inline", "runs every job sequentially in the caller's thread", create);

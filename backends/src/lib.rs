@@ -7,6 +7,7 @@
 //! | `thread` | on N worker threads with work stealing, in place | [`thread`] |
 //! | `process` | in N worker processes (this executable, re-executed), by task name | [`process`] |
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 pub mod inline;
 pub mod process;

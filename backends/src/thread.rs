@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parapool_core::scheduler::Scheduler;
-use parapool_core::{Backend, BackendConfig, BackendFactory, Error, Job, Shutdown};
+use parapool_core::backend::scheduler::Scheduler;
+use parapool_core::backend::{Backend, BackendConfig, Job, Shutdown};
+use parapool_core::Error;
 use parking_lot::Mutex;
 
 /// Worker threads on a work-stealing scheduler.
@@ -101,6 +102,8 @@ fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(ThreadBackend::new(config.workers)?))
 }
 
-inventory::submit! {
-    BackendFactory::new("thread", "worker threads on a work-stealing scheduler; jobs run in place", create)
-}
+parapool_core::backend::register_backend!(
+    "thread",
+    "worker threads on a work-stealing scheduler; jobs run in place",
+    create
+);

@@ -6,6 +6,7 @@ use std::ptr::NonNull;
 
 use parking_lot::Mutex;
 
+use crate::backend::wire::{self, EncodedCalls};
 use crate::error::Error;
 use crate::handle::{AsyncResult, Payload, Shared};
 use crate::job::{Job, SharedJob};
@@ -13,7 +14,6 @@ use crate::panic::catch_task_panic;
 use crate::scope::ScopeToken;
 use crate::slab::{CellBox, SlabRc};
 use crate::task::{Args, Task};
-use crate::wire::{self, EncodedCalls};
 
 /// The call, until someone takes it to run, fail or send it: whoever takes it completes the
 /// handle, so the handle completes exactly once.

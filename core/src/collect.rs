@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::backend::scheduler;
 use crate::error::Error;
 use crate::handle::Completer;
 use crate::job::{Calls, ChunkOutcome, Deliver, RunItems};
-use crate::scheduler;
 use crate::slots::OutputSlots;
 
 /// `map_async` in one chunk: the chunk's outcome is the call's result (and its values vector,

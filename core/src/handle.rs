@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::backend::scheduler;
 use crate::error::Error;
 use crate::panic::outside_task;
-use crate::scheduler;
 use crate::slab::SlabRc;
 
 type SuccessCallback<T> = Box<dyn FnOnce(&T) + Send>;

@@ -8,9 +8,9 @@
 
 use std::marker::PhantomData;
 
-use crate::param::{ArgOf, ArgsOf, AsArgs, LentSlice, Param};
+use crate::backend::param::{ArgOf, ArgsOf, AsArgs, LentSlice, Param};
+use crate::backend::wire;
 use crate::task::Task;
-use crate::wire;
 
 /// A way of holding the positional arguments of calls to `T`.
 pub(crate) trait CallInput<T: Task> {

@@ -11,16 +11,16 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::backend::param::{Gathered, LentSlice};
+use crate::backend::registry;
+use crate::backend::wire::{self, EncodedCalls};
 use crate::error::{Error, Side};
 use crate::input::CallInput;
 use crate::panic::TaskScope;
-use crate::param::{Gathered, LentSlice};
-use crate::registry;
 use crate::scope::ScopeToken;
 use crate::slab::SlabRc;
 use crate::slots::InputRange;
 use crate::task::Task;
-use crate::wire::{self, EncodedCalls};
 
 /// What one chunk produced: the successful outputs in call order, and the failures with their
 /// call index within the chunk (ascending). Keeping them apart keeps the fast path a plain
@@ -242,7 +242,8 @@ trait ErasedJob: Send {
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::{Backend, Job, Pool, Shutdown};
+/// use parapool::backend::{Backend, Job, Shutdown};
+/// use parapool::Pool;
 ///
 /// /// A third-party backend that runs every job as soon as it is submitted.
 /// struct RunAtOnce;
@@ -326,7 +327,8 @@ impl Job {
     ///
     /// ```
     /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-    /// # use parapool::{Backend, Job, Pool, Shutdown};
+    /// # use parapool::backend::{Backend, Job, Shutdown};
+    /// # use parapool::Pool;
     /// /// Loses every job once, then runs it.
     /// struct LosesOnce;
     /// impl Backend for LosesOnce {
@@ -364,7 +366,7 @@ impl Job {
         }
     }
 
-    /// Encodes the calls for a backend that runs them outside this process (see [`wire`](crate::wire)).
+    /// Encodes the calls for a backend that runs them outside this process (see [`wire`](crate::backend::wire)).
     ///
     /// A call whose arguments cannot be encoded is packed as its error and fails alone. An error
     /// here (the keyword arguments could not be encoded) belongs to every call; report it with
@@ -377,7 +379,7 @@ impl Job {
     }
 
     /// Delivers the packed outcomes of the calls, in call order, as produced by
-    /// [`registry::run_batch`](crate::registry::run_batch) on the other side.
+    /// [`registry::run_batch`](crate::backend::registry::run_batch) on the other side.
     ///
     /// Missing outcomes (fewer than [`Job::calls`]) complete with an [`Error::Backend`] error.
     pub fn complete_encoded(self, outcomes: &[u8]) {

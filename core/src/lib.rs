@@ -1,12 +1,15 @@
-//! The contract of parapool: the [`Task`] and [`Backend`] traits, the [`Pool`] API written once
-//! on top of them, handles, streams and the one [`Error`] type.
+//! The contract of parapool: the [`Task`] trait, the [`Pool`] API written once on top of the
+//! [`Backend`](backend::Backend) trait, handles, streams and the one [`Error`] type.
 //!
-//! Most users depend on the `parapool` crate, which re-exports everything here together with the
-//! built-in backends and the `#[task]` macro. Depend on this crate directly to write a backend.
+//! Most users depend on the `parapool` crate, which re-exports this crate's root and
+//! [`prelude`] together with the built-in backends and the `#[task]` macro. Everything a backend
+//! author needs is in [`backend`]; depend on this crate directly to write a backend without the
+//! built-in ones.
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod apply;
-mod backend;
+pub mod backend;
 mod chunking;
 mod collect;
 mod error;
@@ -15,27 +18,26 @@ mod input;
 mod job;
 mod lifecycle;
 mod panic;
-pub mod param;
 mod pool;
-pub mod registry;
-pub mod scheduler;
+pub mod prelude;
 mod scope;
 mod slab;
 mod slots;
 mod stream;
 mod task;
-pub mod wire;
 
-pub use backend::{backends, Backend, BackendConfig, BackendFactory, Shutdown};
 pub use error::{Error, Result, Side};
 pub use handle::AsyncResult;
-pub use job::Job;
-pub use panic::{catch_task_panic, payload_message, TaskScope};
-pub use pool::{cpu_count, Pool, PoolBuilder, DEFAULT_BACKEND};
+pub use pool::{cpu_count, Pool, PoolBuilder};
 pub use scope::Scope;
 pub use stream::Imap;
 pub use task::{Args, IntoTaskCall, Task, TaskCall};
-pub use wire::{EncodedCalls, RemoteError};
 
-/// The `inventory` crate, to register a [`BackendFactory`] with `parapool::inventory::submit!`.
-pub use inventory;
+/// What macros (`#[task]`, [`register_backend!`](backend::register_backend)) expand to; not a
+/// public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::backend::registry::TaskEntry;
+    pub use inventory;
+    pub use serde;
+}

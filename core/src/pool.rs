@@ -7,6 +7,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::apply::apply_job;
+use crate::backend::param::{ArgOf, ArgsOf, Param};
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
 use crate::chunking;
 use crate::collect::{SlotCollector, WholeMapSink};
@@ -16,7 +17,6 @@ use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Job};
 use crate::lifecycle::Stage;
 use crate::panic::{install_hook, payload_message};
-use crate::param::{ArgOf, ArgsOf, Param};
 use crate::scope::{run_scoped, ScopeState, ScopeToken};
 use crate::slots::InputBuffer;
 use crate::stream::Imap;
@@ -368,7 +368,8 @@ impl Pool {
     /// A pool on `backend`, e.g. one of your own.
     ///
     /// ```
-    /// use parapool::{Backend, Job, Pool, Shutdown};
+    /// use parapool::backend::{Backend, Job, Shutdown};
+    /// use parapool::Pool;
     /// struct Sequential;
     /// impl Backend for Sequential {
     ///     fn name(&self) -> &str { "sequential" }
@@ -519,7 +520,7 @@ impl Pool {
     /// item's own result.
     ///
     /// The items may borrow: `pool.map(count_letters, &words)` lends each `&String` to a `&str`
-    /// parameter (see [`param`](crate::param) for what each parameter kind accepts), and the call
+    /// parameter (see [`param`](crate::backend::param) for what each parameter kind accepts), and the call
     /// returns only after every job is gone.
     ///
     /// ```
@@ -749,6 +750,7 @@ impl std::fmt::Debug for Pool {
 /// # Ok::<(), parapool::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct PoolBuilder {
     backend: Option<String>,
     workers: Option<usize>,

@@ -2,7 +2,7 @@
 //!
 //! # Why borrowing is sound
 //!
-//! A [`Job`](crate::Job) is `'static` to its backend: a backend may keep it on any thread, in a
+//! A [`Job`](crate::backend::Job) is `'static` to its backend: a backend may keep it on any thread, in a
 //! queue, behind a retry, for as long as it likes. A job that borrows the caller's data (a
 //! `&String` item for a `&str` parameter, a borrowed keyword argument) is therefore only ever made
 //! with a [`ScopeToken`], and a borrow is only handed to the pool inside a scope that, before it
@@ -36,11 +36,11 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::backend::param::{ArgOf, ArgsOf, Param};
+use crate::backend::scheduler;
 use crate::error::Error;
 use crate::handle::AsyncResult;
-use crate::param::{ArgOf, ArgsOf, Param};
 use crate::pool::{OutputOf, Pool, PoolInner};
-use crate::scheduler;
 use crate::stream::Imap;
 use crate::task::{Args, IntoTaskCall, Task};
 

@@ -8,13 +8,13 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
+use crate::backend::param::{ArgOf, Param};
 use crate::chunking::{auto_chunksize, stream_chunksize};
 use crate::collect::StreamShared;
 use crate::error::Error;
 use crate::input::Single;
 use crate::job::{CallItems, ChunkResults};
 use crate::panic::payload_message;
-use crate::param::{ArgOf, Param};
 use crate::pool::PoolInner;
 use crate::scope::ScopeState;
 use crate::task::{Task, TaskCall};
@@ -48,6 +48,18 @@ pub struct Imap<'k, T: Task, I> {
     consumed: usize,
     current: Option<ChunkResults<T::Output>>,
     pending_error: Option<Error>,
+}
+
+impl<T: Task, I> std::fmt::Debug for Imap<'_, T, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap")
+            .field("task", &T::NAME)
+            .field("submitted", &self.submitted)
+            .field("consumed", &self.consumed)
+            .field("window", &self.window)
+            .field("input_exhausted", &self.input.is_none())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'k, T, F, I> Imap<'k, T, I>

@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::param::Params;
+use crate::backend::param::Params;
 
 /// A function that a [`Pool`](crate::Pool) can run on any backend.
 ///
@@ -14,7 +14,7 @@ use crate::param::Params;
 /// directly as plain Rust.
 ///
 /// Parameters may be borrowed (`&str`, `&[u8]`, `&[T]`, `&T`) or owned (any serde type that is
-/// `Send + 'static`); see [`param`](crate::param) for what a caller may pass for each. The bounds
+/// `Send + 'static`); see [`param`](crate::backend::param) for what a caller may pass for each. The bounds
 /// are the same for every backend, so switching backend at run time never needs a code change.
 ///
 /// ```
@@ -49,18 +49,18 @@ pub trait Task: Copy + Send + Sync + 'static {
     /// The keyword arguments lent from their decoded form.
     fn kwargs_from_wire<'a>(wire: &'a Self::KwargsWire<'_>) -> Self::Kwargs<'a>;
 
-    /// Appends the outcome record of a call that returned `output` (see [`wire`](crate::wire));
+    /// Appends the outcome record of a call that returned `output` (see [`wire`](crate::backend::wire));
     /// `#[task]` writes integer outputs directly, without serde.
     #[doc(hidden)]
     #[inline]
     fn append_output(buffer: &mut Vec<u8>, output: &Self::Output) {
-        crate::wire::append_outcome(buffer, Self::NAME, Ok(output))
+        crate::backend::wire::append_outcome(buffer, Self::NAME, Ok(output))
     }
 
     /// Reads the next call's outcome (the inverse of [`append_output`](Self::append_output)).
     #[doc(hidden)]
     #[inline]
-    fn read_output(reader: &mut crate::wire::Reader<'_>) -> Result<Self::Output, crate::Error> {
+    fn read_output(reader: &mut crate::backend::wire::Reader<'_>) -> Result<Self::Output, crate::Error> {
         reader.outcome::<Self::Output>(Self::NAME)
     }
 
@@ -125,6 +125,7 @@ pub type Args<'a, T> = <<T as Task>::Params as Params>::Args<'a>;
 /// assert_eq!(pool.map(call, ["hall"])?, vec![2]);
 /// # Ok::<(), parapool::Error>(())
 /// ```
+#[must_use = "a task call does nothing until it is passed to a pool call"]
 pub struct TaskCall<'k, T: Task> {
     pub(crate) task: T,
     pub(crate) kwargs: T::Kwargs<'k>,

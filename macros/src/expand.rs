@@ -179,14 +179,14 @@ fn generate(krate: &Path, task: &TaskFn) -> TokenStream {
     }
 }
 
-/// The `parapool::param` kind of a parameter, spanned at its type.
+/// The `parapool::backend::param` kind of a parameter, spanned at its type.
 fn kind_tokens(krate: &Path, ty: &Type, kind: &Kind) -> TokenStream {
     match kind {
-        Kind::Str => quote_spanned!(ty.span()=> #krate::param::Str),
-        Kind::Bytes => quote_spanned!(ty.span()=> #krate::param::Bytes),
-        Kind::Slice(elem) => quote_spanned!(ty.span()=> #krate::param::Slice<#elem>),
-        Kind::Ref(referent) => quote_spanned!(ty.span()=> #krate::param::Ref<#referent>),
-        Kind::Owned(owned) => quote_spanned!(ty.span()=> #krate::param::Owned<#owned>),
+        Kind::Str => quote_spanned!(ty.span()=> #krate::backend::param::Str),
+        Kind::Bytes => quote_spanned!(ty.span()=> #krate::backend::param::Bytes),
+        Kind::Slice(elem) => quote_spanned!(ty.span()=> #krate::backend::param::Slice<#elem>),
+        Kind::Ref(referent) => quote_spanned!(ty.span()=> #krate::backend::param::Ref<#referent>),
+        Kind::Owned(owned) => quote_spanned!(ty.span()=> #krate::backend::param::Owned<#owned>),
     }
 }
 
@@ -206,7 +206,7 @@ fn output_codec(krate: &Path, output: &ReturnType) -> TokenStream {
     let (to_wire, from_wire) = match ident.to_string().as_str() {
         "usize" | "u64" | "u32" | "u16" => (quote!(*output as u64), quote!(value)),
         "isize" | "i64" | "i32" | "i16" => {
-            (quote!(#krate::wire::zigzag(*output as i64)), quote!(#krate::wire::unzigzag(value)))
+            (quote!(#krate::backend::wire::zigzag(*output as i64)), quote!(#krate::backend::wire::unzigzag(value)))
         }
         _ => return quote!(),
     };
@@ -214,10 +214,10 @@ fn output_codec(krate: &Path, output: &ReturnType) -> TokenStream {
         #[inline]
         #[allow(clippy::unnecessary_cast, clippy::cast_lossless)]
         fn append_output(buffer: &mut ::std::vec::Vec<u8>, output: &Self::Output) {
-            #krate::wire::append_varint_outcome(buffer, #to_wire)
+            #krate::backend::wire::append_varint_outcome(buffer, #to_wire)
         }
         #[inline]
-        fn read_output(reader: &mut #krate::wire::Reader<'_>) -> ::core::result::Result<Self::Output, #krate::Error> {
+        fn read_output(reader: &mut #krate::backend::wire::Reader<'_>) -> ::core::result::Result<Self::Output, #krate::Error> {
             let value = reader.varint_outcome(<Self as #krate::Task>::NAME)?;
             <#ty as ::core::convert::TryFrom<_>>::try_from(#from_wire).map_err(|_| #krate::Error::Serialization {
                 task: ::std::borrow::ToOwned::to_owned(<Self as #krate::Task>::NAME),

@@ -5,6 +5,7 @@
 //! functions it accepts.
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 use proc_macro::TokenStream;
 
@@ -29,7 +30,7 @@ mod types;
 /// `serde::de::DeserializeOwned` and `Send + 'static` — or a shared reference to an owned type:
 /// `&str`, `&[u8]`, `&[T]` or `&T` (with `T: Serialize + DeserializeOwned + Sync + 'static`),
 /// written without a lifetime. A caller lends borrowed parameters the data it keeps
-/// (`pool.map(task, &words)`); see `parapool::param` for what each kind accepts. References
+/// (`pool.map(task, &words)`); see `parapool::backend::param` for what each kind accepts. References
 /// inside other types (`Vec<&str>`), `&mut` and named lifetimes are rejected, and so is a
 /// borrowed return type: the output is owned. A violation is reported on the offending type.
 /// Generic, `async`, `const`, `unsafe` and `extern` functions and methods are rejected.

@@ -26,7 +26,7 @@ fn borrowed_message(position: Position) -> String {
     }
 }
 
-/// How a parameter is passed (`parapool::param`): the five kinds `#[task]` knows.
+/// How a parameter is passed (`parapool::backend::param`): the five kinds `#[task]` knows.
 #[derive(Clone)]
 pub(crate) enum Kind {
     /// `&str`.

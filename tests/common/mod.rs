@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use parapool::registry;
-use parapool::{Backend, BackendConfig, BackendFactory, Error, Job, Pool, Shutdown};
+use parapool::backend::registry;
+use parapool::backend::{Backend, BackendConfig, BackendFactory, Job, Shutdown};
+use parapool::{Error, Pool};
 use parking_lot::Mutex;
 
 /// Every backend the property and conformance tests run on. Adding a backend is one line here.
@@ -289,7 +290,7 @@ fn create_loopback(_config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(SerdeLoopback))
 }
 
-parapool::inventory::submit! {
+parapool::__private::inventory::submit! {
     BackendFactory::new("serde-loopback", "test backend: every call goes through the codec", create_loopback)
 }
 

@@ -50,9 +50,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parapool_core::param::Params;
-use parapool_core::scheduler::Scheduler;
-use parapool_core::{wire, Args, Backend, BackendConfig, BackendFactory, Error, Job, Shutdown, Task};
+use parapool_core::backend::param::Params;
+use parapool_core::backend::scheduler::Scheduler;
+use parapool_core::backend::{wire, Backend, BackendConfig, Job, Shutdown};
+use parapool_core::{Args, Error, Task};
 use parking_lot::Mutex;
 
 pub use frame::DEFAULT_MAX_FRAME;
@@ -70,6 +71,7 @@ use proxy::{backend_error, Conn, Proxy, Shared};
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "options do nothing until passed to `ProcessBackend::with_options`"]
 pub struct ProcessOptions {
     /// The largest frame sent or accepted, in bytes ([`DEFAULT_MAX_FRAME`]). A batch whose
     /// encoding is larger fails with [`Error::Backend`]; use a smaller chunk size.
@@ -410,10 +412,8 @@ fn create(config: &BackendConfig) -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(ProcessBackend::with_options(config.workers, ProcessOptions::from_config(config)?)?))
 }
 
-inventory::submit! {
-    BackendFactory::new(
-        "process",
-        "worker processes (this executable, re-executed; main must call parapool::init()); tasks run by name",
-        create
-    )
-}
+parapool_core::backend::register_backend!(
+    "process",
+    "worker processes (this executable, re-executed; main must call parapool::init()); tasks run by name",
+    create
+);

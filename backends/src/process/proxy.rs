@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parapool_core::scheduler::Scheduler;
-use parapool_core::{wire, Error, Job};
+use parapool_core::backend::scheduler::Scheduler;
+use parapool_core::backend::{wire, Job};
+use parapool_core::Error;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::frame::{decode, frame_prefix, read_frame_into, write_frame, write_frame_with_tail};

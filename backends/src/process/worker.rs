@@ -5,7 +5,8 @@ use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parapool_core::{registry, wire, Error};
+use parapool_core::backend::{registry, wire};
+use parapool_core::Error;
 
 use super::frame::{decode, read_frame_into, write_frame_with_tail, FrameError, DEFAULT_MAX_FRAME};
 use super::protocol::{send_hello, Request, Response};

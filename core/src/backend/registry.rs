@@ -8,17 +8,18 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::backend::param::Params;
+use crate::backend::wire;
 use crate::error::{Error, Side};
 use crate::panic::TaskScope;
-use crate::param::Params;
 use crate::task::Task;
-use crate::wire;
 
 /// One registered task: its name and how to run a batch of its calls in encoded form.
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::{registry, wire, Task};
+/// use parapool::backend::{registry, wire};
+/// use parapool::Task;
 /// let entry = registry::lookup(<double as Task>::NAME)?;
 /// let calls = wire::encode_calls::<double>(&(), &[(20,), (21,)])?;
 /// let outcomes = entry.run_batch(&calls.kwargs, calls.calls, &calls.args);
@@ -114,17 +115,18 @@ fn append_failure(outcomes: &mut Vec<u8>, error: &Error) {
 
 /// Runs the `calls` calls of task `task` packed in `args` with keyword arguments `kwargs`: what
 /// the far side of a backend that runs work outside this process does with [`EncodedCalls`]
-/// (`crate::wire`). An unknown task fails every call with [`Error::UnknownTask`].
+/// (`crate::backend::wire`). An unknown task fails every call with [`Error::UnknownTask`].
 ///
 /// ```
-/// use parapool::{registry, wire, Error};
+/// use parapool::backend::{registry, wire};
+/// use parapool::Error;
 /// let outcomes = registry::run_batch("no::such::task", &[], 2, &[]);
 /// let mut reader = wire::Reader::new(&outcomes);
 /// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
 /// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
 /// ```
 ///
-/// [`EncodedCalls`]: crate::wire::EncodedCalls
+/// [`EncodedCalls`]: crate::backend::wire::EncodedCalls
 pub fn run_batch(task: &str, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8> {
     let mut outcomes = Vec::new();
     run_batch_into(task, kwargs, calls, args, &mut outcomes);
@@ -136,7 +138,8 @@ pub fn run_batch(task: &str, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::{registry, wire, Task};
+/// use parapool::backend::{registry, wire};
+/// use parapool::Task;
 /// let calls = wire::encode_calls::<double>(&(), &[(1,), (2,)])?;
 /// let mut outcomes = Vec::new();
 /// registry::run_batch_into(calls.task, &calls.kwargs, calls.calls, &calls.args, &mut outcomes);
@@ -154,7 +157,7 @@ pub fn run_batch_into(task: &str, kwargs: &[u8], calls: usize, args: &[u8], outc
 /// Finds the task registered under `name`.
 ///
 /// ```
-/// let err = parapool::registry::lookup("no::such::task").unwrap_err();
+/// let err = parapool::backend::registry::lookup("no::such::task").unwrap_err();
 /// assert!(matches!(err, parapool::Error::UnknownTask { .. }));
 /// ```
 pub fn lookup(name: &str) -> Result<&'static TaskEntry, Error> {
@@ -168,7 +171,7 @@ pub fn lookup(name: &str) -> Result<&'static TaskEntry, Error> {
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// assert!(parapool::registry::names().iter().any(|n| n.ends_with("::double")));
+/// assert!(parapool::backend::registry::names().iter().any(|n| n.ends_with("::double")));
 /// ```
 pub fn names() -> Vec<&'static str> {
     let mut names: Vec<_> = inventory::iter::<TaskEntry>.into_iter().map(|e| e.name).collect();

@@ -30,15 +30,15 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::wire;
+use crate::backend::wire;
 
 /// One kind of parameter (a row of the table in the module documentation). Implemented by the
 /// five kinds [`Str`], [`Bytes`], [`Slice`], [`Ref`] and [`Owned`]; `#[task]` picks one per
 /// parameter.
 ///
 /// ```
-/// use parapool::param::{Param, Str};
-/// use parapool::param::Owned;
+/// use parapool::backend::param::{Param, Str};
+/// use parapool::backend::param::Owned;
 /// let mut decoded: <Owned<u32> as Param>::Wire<'_> = postcard::from_bytes(&[7]).unwrap();
 /// let n: u32 = Owned::<u32>::from_wire(&mut decoded);
 /// assert_eq!(n, 7);
@@ -198,7 +198,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Take<T> {
 /// All positional parameters of a task, as a tuple of [`Param`] kinds (`(Str, Owned<u32>)`).
 ///
 /// ```
-/// use parapool::param::{Owned, Params, Str};
+/// use parapool::backend::param::{Owned, Params, Str};
 /// let args: <(Str, Owned<u32>) as Params>::Args<'_> = ("entry", 2);
 /// assert_eq!(args, ("entry", 2));
 /// ```
@@ -224,8 +224,8 @@ pub trait Params: 'static {
 /// table names.
 ///
 /// ```
-/// use parapool::param::{ArgOf, Owned, Ref, Str};
-/// fn passes_for<F: parapool::param::Param, A: ArgOf<F>>(_: A) {}
+/// use parapool::backend::param::{ArgOf, Owned, Ref, Str};
+/// fn passes_for<F: parapool::backend::param::Param, A: ArgOf<F>>(_: A) {}
 /// let word = String::from("entry");
 /// passes_for::<Str, _>(&word); // lent
 /// passes_for::<Str, _>("entry");

@@ -3,8 +3,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use parapool::scheduler::Scheduler;
-//! use parapool::{Backend, Job, Pool, Shutdown};
+//! use parapool::backend::scheduler::Scheduler;
+//! use parapool::backend::{Backend, Job, Shutdown};
+//! use parapool::Pool;
 //!
 //! /// A minimal threaded backend on the shared scheduler.
 //! struct Threads {
@@ -235,7 +236,7 @@ impl Scheduler {
     /// lost worker process held and a retry put back.
     ///
     /// ```
-    /// let (scheduler, _queues) = parapool::scheduler::Scheduler::new(1);
+    /// let (scheduler, _queues) = parapool::backend::scheduler::Scheduler::new(1);
     /// assert!(scheduler.take_injected().is_none());
     /// ```
     pub fn take_injected(&self) -> Option<Job> {

@@ -1,10 +1,10 @@
 //! The encoded form of a job's calls and of their outcomes: the bytes a backend that runs work
 //! outside this process (worker processes; later, other hosts) ships back and forth.
 //!
-//! A backend never looks inside. It takes [`EncodedCalls`] from [`Job::encode`](crate::Job::encode),
-//! moves them to the other side, runs [`registry::run_batch`](crate::registry::run_batch) there,
+//! A backend never looks inside. It takes [`EncodedCalls`] from [`Job::encode`](crate::backend::Job::encode),
+//! moves them to the other side, runs [`registry::run_batch`](crate::backend::registry::run_batch) there,
 //! moves the bytes it returns back and hands them to
-//! [`Job::complete_encoded`](crate::Job::complete_encoded).
+//! [`Job::complete_encoded`](crate::backend::Job::complete_encoded).
 //!
 //! Both directions are *packed*: one buffer per batch, in which every call is one record
 //! `[header: varint][payload: length bytes]`, where the header is `length << 2 | tag` in
@@ -69,7 +69,8 @@ fn read_header(bytes: &[u8]) -> Option<(u64, usize)> {
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::{registry, Backend, Job, Pool, Shutdown};
+/// use parapool::backend::{registry, Backend, Job, Shutdown};
+/// use parapool::Pool;
 ///
 /// /// A third-party backend that sends every job through the codec, as a remote backend would.
 /// struct Loopback;
@@ -99,19 +100,19 @@ pub struct EncodedCalls {
     pub task: &'static str,
     /// The keyword arguments, encoded once for the whole job.
     pub kwargs: Vec<u8>,
-    /// How many calls `args` holds (the job's [`calls`](crate::Job::calls)).
+    /// How many calls `args` holds (the job's [`calls`](crate::backend::Job::calls)).
     pub calls: usize,
     /// One record per call (see the module documentation).
     pub args: Vec<u8>,
 }
 
 /// Encodes calls to task `T` (each item one call's argument tuple) with keyword arguments
-/// `kwargs`: what [`Job::encode`](crate::Job::encode) gives a backend, built directly (for tests
+/// `kwargs`: what [`Job::encode`](crate::backend::Job::encode) gives a backend, built directly (for tests
 /// of a backend, or a batch made outside a pool).
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// let calls = parapool::wire::encode_calls::<double>(&(), &[(20,), (21,)])?;
+/// let calls = parapool::backend::wire::encode_calls::<double>(&(), &[(20,), (21,)])?;
 /// assert_eq!((calls.task, calls.calls), (<double as parapool::Task>::NAME, 2));
 /// # Ok::<(), parapool::Error>(())
 /// ```
@@ -127,7 +128,7 @@ pub fn encode_calls<'x, 'a: 'x, T: Task>(
     }
     Ok(EncodedCalls {
         task: T::NAME,
-        kwargs: crate::registry::encode(T::NAME, Side::Args, kwargs)?,
+        kwargs: crate::backend::registry::encode(T::NAME, Side::Args, kwargs)?,
         calls,
         args: buffer,
     })
@@ -136,7 +137,8 @@ pub fn encode_calls<'x, 'a: 'x, T: Task>(
 /// A call's error in a form that crosses process and host boundaries.
 ///
 /// ```
-/// use parapool::{Error, RemoteError};
+/// use parapool::backend::RemoteError;
+/// use parapool::Error;
 /// let error = Error::UnknownTask { name: "t".into() };
 /// let remote = RemoteError::from(&error); // serde-serializable
 /// assert_eq!(Error::from(remote), error);
@@ -407,7 +409,8 @@ pub(crate) fn append_failed_outcome(buffer: &mut Vec<u8>, error: &Error) {
 /// it received but could not run, or whose outcomes it could not send back.
 ///
 /// ```
-/// use parapool::{wire, Error};
+/// use parapool::backend::wire;
+/// use parapool::Error;
 /// let outcomes = wire::failed_outcomes(2, &Error::UnknownTask { name: "t".into() });
 /// let mut reader = wire::Reader::new(&outcomes);
 /// for _ in 0..2 {
@@ -424,7 +427,7 @@ pub fn failed_outcomes(calls: usize, error: &Error) -> Vec<u8> {
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::{registry, wire};
+/// use parapool::backend::{registry, wire};
 /// let calls = wire::encode_calls::<double>(&(), &[(1,), (2,)])?;
 /// assert_eq!(wire::Reader::new(&calls.args).args::<(u32,)>(calls.task)?, (1,));
 /// let outcomes = registry::run_batch(calls.task, &calls.kwargs, calls.calls, &calls.args);

@@ -31,7 +31,7 @@ pub enum Shutdown {
 ///   jobs submitted after it are failed or dropped.
 ///
 /// ```
-/// use parapool::{Backend, Job, Shutdown};
+/// use parapool::backend::{Backend, Job, Shutdown};
 /// /// Runs jobs on the submitting thread, like the built-in inline backend.
 /// struct Sequential;
 /// impl Backend for Sequential {
@@ -67,6 +67,7 @@ pub trait Backend: Send + Sync + 'static {
 /// Settings a backend is created from. Built by [`PoolBuilder`](crate::PoolBuilder).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "a configuration does nothing until a backend is created from it"]
 pub struct BackendConfig {
     /// The number of workers, at least 1.
     pub workers: usize,
@@ -80,7 +81,7 @@ impl BackendConfig {
     /// A configuration with `workers` workers and no options.
     ///
     /// ```
-    /// assert_eq!(parapool::BackendConfig::new(3).workers, 3);
+    /// assert_eq!(parapool::backend::BackendConfig::new(3).workers, 3);
     /// ```
     pub fn new(workers: usize) -> Self {
         BackendConfig { workers, options: BTreeMap::new() }
@@ -89,7 +90,7 @@ impl BackendConfig {
     /// Sets option `key` to `value`.
     ///
     /// ```
-    /// let config = parapool::BackendConfig::new(2).option("retry_lost", "1");
+    /// let config = parapool::backend::BackendConfig::new(2).option("retry_lost", "1");
     /// assert_eq!(config.options["retry_lost"], "1");
     /// ```
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -100,7 +101,8 @@ impl BackendConfig {
     /// Fails with [`Error::Config`] on the first option that `backend` does not take (`known`).
     ///
     /// ```
-    /// use parapool::{BackendConfig, Error};
+    /// use parapool::backend::BackendConfig;
+    /// use parapool::Error;
     /// let config = BackendConfig::new(1).option("colour", "blue");
     /// let err = config.check_known("mine", &["size"]).unwrap_err();
     /// assert!(matches!(&err, Error::Config { key, .. } if key == "colour"));
@@ -125,7 +127,8 @@ impl BackendConfig {
     /// an [`Error::Config`] naming the option, the value and `expected`.
     ///
     /// ```
-    /// use parapool::{BackendConfig, Error};
+    /// use parapool::backend::BackendConfig;
+    /// use parapool::Error;
     /// let config = BackendConfig::new(1).option("retries", "2").option("limit", "lots");
     /// assert_eq!(config.parse::<u32>("retries", "a whole number")?, Some(2));
     /// assert_eq!(config.parse::<u32>("missing", "a whole number")?, None);
@@ -149,25 +152,18 @@ impl BackendConfig {
     }
 }
 
-/// Makes a backend by name; submit one with `inventory::submit!` to make a backend selectable
-/// with `Pool::builder().backend(name)` and `PARAPOOL_BACKEND=name`.
+/// Makes a backend by name. [`register_backend!`](super::register_backend) submits one, which
+/// makes the backend selectable with `Pool::builder().backend(name)` and `PARAPOOL_BACKEND=name`;
+/// [`backends`] lists them.
 ///
 /// ```
-/// use parapool::{Backend, BackendConfig, BackendFactory, Error, Job, Pool, Shutdown};
-/// struct Sequential;
-/// impl Backend for Sequential {
-///     fn name(&self) -> &str { "doc-sequential" }
-///     fn workers(&self) -> usize { 1 }
-///     fn submit(&self, job: Job) { job.run() }
-///     fn shutdown(&self, _mode: Shutdown) {}
-/// }
-/// fn create(_config: &BackendConfig) -> Result<Box<dyn Backend>, Error> { Ok(Box::new(Sequential)) }
-/// parapool::inventory::submit! {
-///     BackendFactory::new("doc-sequential", "runs jobs as they are submitted", create)
-/// }
-/// let pool = Pool::builder().backend("doc-sequential").build()?;
-/// assert_eq!(pool.backend_name(), "doc-sequential");
-/// # Ok::<(), Error>(())
+/// use parapool::backend::{backends, BackendConfig};
+/// let thread = backends().into_iter().find(|factory| factory.name() == "thread").unwrap();
+/// println!("{}: {}", thread.name(), thread.description());
+/// let backend = thread.create(&BackendConfig::new(2))?;
+/// assert_eq!(backend.workers(), 2);
+/// # backend.shutdown(parapool::backend::Shutdown::Drain);
+/// # Ok::<(), parapool::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct BackendFactory {
@@ -207,7 +203,7 @@ inventory::collect!(BackendFactory);
 /// Every registered backend, sorted by name.
 ///
 /// ```
-/// let names: Vec<_> = parapool::backends().iter().map(|f| f.name()).collect();
+/// let names: Vec<_> = parapool::backend::backends().iter().map(|f| f.name()).collect();
 /// assert!(names.contains(&"inline"));
 /// ```
 pub fn backends() -> Vec<&'static BackendFactory> {
