@@ -27,7 +27,7 @@ impl std::fmt::Display for Side {
 ///
 /// ```
 /// # #[parapool::task] fn fail(x: u32) -> u32 { if x == 2 { panic!("two is bad") } x }
-/// use parapool::{Error, Pool};
+/// use parapool::prelude::*;
 /// let pool = Pool::inline()?;
 /// let results: Vec<Result<u32, Error>> = pool.imap(fail, 1..=3).collect();
 /// assert_eq!(results[0].as_ref().unwrap(), &1);
@@ -143,7 +143,7 @@ impl Error {
     /// rather than to the pool or the call as a whole.
     ///
     /// ```
-    /// use parapool::Error;
+    /// use parapool::prelude::*;
     /// assert!(Error::Cancelled { task: "t".into() }.is_task_error());
     /// assert!(!Error::Closed.is_task_error());
     /// ```

@@ -145,7 +145,7 @@ fn run_callback(callback: impl FnOnce()) {
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use std::sync::mpsc;
-/// use parapool::Pool;
+/// use parapool::prelude::*;
 ///
 /// let pool = Pool::inline()?;
 /// let (tx, rx) = mpsc::channel();

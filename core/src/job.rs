@@ -243,7 +243,7 @@ trait ErasedJob: Send {
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use parapool::backend::{Backend, Job, Shutdown};
-/// use parapool::Pool;
+/// use parapool::prelude::*;
 ///
 /// /// A third-party backend that runs every job as soon as it is submitted.
 /// struct RunAtOnce;

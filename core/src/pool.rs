@@ -369,7 +369,7 @@ impl Pool {
     ///
     /// ```
     /// use parapool::backend::{Backend, Job, Shutdown};
-    /// use parapool::Pool;
+    /// use parapool::prelude::*;
     /// struct Sequential;
     /// impl Backend for Sequential {
     ///     fn name(&self) -> &str { "sequential" }

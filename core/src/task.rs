@@ -18,7 +18,7 @@ use crate::backend::param::Params;
 /// are the same for every backend, so switching backend at run time never needs a code change.
 ///
 /// ```
-/// use parapool::Task;
+/// use parapool::prelude::*;
 ///
 /// #[parapool::task]
 /// fn add(a: i64, b: &i64, #[kwarg(default = 1)] scale: i64) -> i64 {
@@ -74,7 +74,7 @@ pub trait Task: Copy + Send + Sync + 'static {
     /// ```
     /// # #[parapool::task] fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
     /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
-    /// use parapool::{Pool, Task};
+    /// use parapool::prelude::*;
     /// let pool = Pool::inline()?;
     /// let e = count_letters.with(count_letters::kwargs().letter("e"));
     /// assert_eq!(pool.map(e, ["entry", "map"])?, vec![1, 0]);
@@ -89,7 +89,7 @@ pub trait Task: Copy + Send + Sync + 'static {
     ///
     /// ```
     /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-    /// use parapool::{Pool, Task};
+    /// use parapool::prelude::*;
     /// let pool = Pool::inline()?;
     /// assert_eq!(pool.map(double.chunksize(2), 1..=5)?, vec![2, 4, 6, 8, 10]);
     /// # Ok::<(), parapool::Error>(())
@@ -118,7 +118,7 @@ pub type Args<'a, T> = <<T as Task>::Params as Params>::Args<'a>;
 /// ```
 /// # #[parapool::task] fn count_letters(word: &str, #[kwarg] letter: &str) -> usize {
 /// #     word.chars().filter(|c| letter.is_empty() || letter.contains(*c)).count() }
-/// use parapool::{Pool, Task};
+/// use parapool::prelude::*;
 /// let pool = Pool::inline()?;
 /// let letters = String::from("l");
 /// let call = count_letters.with(count_letters::kwargs().letter(&letters)).chunksize(1);
@@ -182,7 +182,7 @@ impl<'k, T: Task> TaskCall<'k, T> {
 ///
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
-/// use parapool::{IntoTaskCall, Task};
+/// use parapool::prelude::*;
 /// assert_eq!(double.into_task_call().kwargs(), &());
 /// assert_eq!(double.chunksize(3).into_task_call().kwargs(), &());
 /// ```

@@ -60,7 +60,7 @@ mod types;
 /// # Example
 ///
 /// ```ignore
-/// use parapool::{Pool, Task};
+/// use parapool::prelude::*;
 ///
 /// /// Counts the letters of `word` that occur in `letter` (all of them when it is empty).
 /// #[parapool::task]

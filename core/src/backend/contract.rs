@@ -102,7 +102,7 @@ impl BackendConfig {
     ///
     /// ```
     /// use parapool::backend::BackendConfig;
-    /// use parapool::Error;
+    /// use parapool::prelude::*;
     /// let config = BackendConfig::new(1).option("colour", "blue");
     /// let err = config.check_known("mine", &["size"]).unwrap_err();
     /// assert!(matches!(&err, Error::Config { key, .. } if key == "colour"));
@@ -128,7 +128,7 @@ impl BackendConfig {
     ///
     /// ```
     /// use parapool::backend::BackendConfig;
-    /// use parapool::Error;
+    /// use parapool::prelude::*;
     /// let config = BackendConfig::new(1).option("retries", "2").option("limit", "lots");
     /// assert_eq!(config.parse::<u32>("retries", "a whole number")?, Some(2));
     /// assert_eq!(config.parse::<u32>("missing", "a whole number")?, None);

@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use parapool::backend::{register_backend, Backend, BackendConfig, Job, Shutdown};
-//! use parapool::{Error, Pool};
+//! use parapool::prelude::*;
 //!
 //! /// Runs each job on the thread that submits it.
 //! struct Sequential;

@@ -19,7 +19,7 @@ use crate::task::Task;
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use parapool::backend::{registry, wire};
-/// use parapool::Task;
+/// use parapool::prelude::*;
 /// let entry = registry::lookup(<double as Task>::NAME)?;
 /// let calls = wire::encode_calls::<double>(&(), &[(20,), (21,)])?;
 /// let outcomes = entry.run_batch(&calls.kwargs, calls.calls, &calls.args);
@@ -119,7 +119,7 @@ fn append_failure(outcomes: &mut Vec<u8>, error: &Error) {
 ///
 /// ```
 /// use parapool::backend::{registry, wire};
-/// use parapool::Error;
+/// use parapool::prelude::*;
 /// let outcomes = registry::run_batch("no::such::task", &[], 2, &[]);
 /// let mut reader = wire::Reader::new(&outcomes);
 /// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
@@ -139,7 +139,7 @@ pub fn run_batch(task: &str, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use parapool::backend::{registry, wire};
-/// use parapool::Task;
+/// use parapool::prelude::*;
 /// let calls = wire::encode_calls::<double>(&(), &[(1,), (2,)])?;
 /// let mut outcomes = Vec::new();
 /// registry::run_batch_into(calls.task, &calls.kwargs, calls.calls, &calls.args, &mut outcomes);

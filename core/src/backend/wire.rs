@@ -70,7 +70,7 @@ fn read_header(bytes: &[u8]) -> Option<(u64, usize)> {
 /// ```
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
 /// use parapool::backend::{registry, Backend, Job, Shutdown};
-/// use parapool::Pool;
+/// use parapool::prelude::*;
 ///
 /// /// A third-party backend that sends every job through the codec, as a remote backend would.
 /// struct Loopback;
@@ -138,7 +138,7 @@ pub fn encode_calls<'x, 'a: 'x, T: Task>(
 ///
 /// ```
 /// use parapool::backend::RemoteError;
-/// use parapool::Error;
+/// use parapool::prelude::*;
 /// let error = Error::UnknownTask { name: "t".into() };
 /// let remote = RemoteError::from(&error); // serde-serializable
 /// assert_eq!(Error::from(remote), error);
@@ -410,7 +410,7 @@ pub(crate) fn append_failed_outcome(buffer: &mut Vec<u8>, error: &Error) {
 ///
 /// ```
 /// use parapool::backend::wire;
-/// use parapool::Error;
+/// use parapool::prelude::*;
 /// let outcomes = wire::failed_outcomes(2, &Error::UnknownTask { name: "t".into() });
 /// let mut reader = wire::Reader::new(&outcomes);
 /// for _ in 0..2 {

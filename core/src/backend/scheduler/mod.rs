@@ -5,7 +5,7 @@
 //! use std::sync::Arc;
 //! use parapool::backend::scheduler::Scheduler;
 //! use parapool::backend::{Backend, Job, Shutdown};
-//! use parapool::Pool;
+//! use parapool::prelude::*;
 //!
 //! /// A minimal threaded backend on the shared scheduler.
 //! struct Threads {
