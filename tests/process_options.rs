@@ -106,6 +106,26 @@ fn frames_above_the_maximum_fail_their_job_not_the_pool() {
 }
 
 #[test]
+fn a_batch_whose_results_exceed_the_maximum_fails_with_advice_and_keeps_its_worker() {
+    // 2,000 results of 200 bytes in one batch, over a 64 KiB limit. Failing each call with its
+    // own record would not fit either: it once made the worker give up and exit, reported as
+    // `WorkerLost (exited with status 0)`, and `retry_lost` ran the batch again to the same end.
+    within(60, || {
+        let pool = pool(1, ProcessOptions::default().max_frame(64 * 1024).retry_lost(1));
+        let before = pool.apply(pid_of, (0,), ()).unwrap();
+        match pool.map(long_string.chunksize(2_000), vec![200; 2_000]) {
+            Err(Error::Backend { message, .. }) => {
+                assert!(message.contains("exceeds the maximum"), "{message}");
+                assert!(message.contains("max_frame") && message.contains("chunksize"), "{message}");
+            }
+            other => panic!("unexpected {:?}", other.map(|v| v.len())),
+        }
+        assert_eq!(pool.apply(pid_of, (0,), ()).unwrap(), before, "the same worker serves on");
+        assert_eq!(pool.map(long_string.chunksize(100), vec![200; 2_000]).unwrap().len(), 2_000);
+    });
+}
+
+#[test]
 fn options_by_name_reach_the_process_backend() {
     within(60, || {
         let pool = Pool::builder().backend("process").workers(1).option("max_tasks_per_child", "2").build().unwrap();

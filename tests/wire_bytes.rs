@@ -23,7 +23,8 @@ fn is_missing(result: &Result<u64, Error>) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// Any bytes as arguments: the far side answers every call, with a value or an error.
+    /// Any bytes as arguments: the far side answers every call, with a value or an error — every
+    /// call that has a byte of `args` for its record; a count beyond that is not trusted.
     #[test]
     fn arbitrary_argument_bytes_give_one_outcome_per_call(
         args in prop::collection::vec(any::<u8>(), 0..200),
@@ -31,9 +32,27 @@ proptest! {
         calls in 0usize..8,
     ) {
         let outcomes = registry::run_batch(weigh::NAME, &kwargs, calls, &args);
-        for outcome in read_outcomes(&outcomes, calls) {
+        for outcome in read_outcomes(&outcomes, calls.min(args.len())) {
             prop_assert!(!is_missing(&outcome), "{outcome:?}");
         }
+    }
+
+    /// A call count from the wire is not trusted: however large, the answer holds at most one
+    /// outcome per byte of `args` (it once reached `Vec::with_capacity` and `repeat` as given).
+    #[test]
+    fn a_huge_call_count_answers_at_most_one_outcome_per_argument_byte(
+        args in prop::collection::vec(any::<u8>(), 0..64),
+        calls in prop_oneof![Just(usize::MAX), Just(usize::MAX / 2), Just(1usize << 40), 64usize..1_000_000],
+        known_task in any::<bool>(),
+    ) {
+        let task = if known_task { weigh::NAME } else { "no::such::task" };
+        let outcomes = registry::run_batch(task, &[], calls, &args);
+        let mut reader = wire::Reader::new(&outcomes);
+        let mut answered = 0;
+        while reader.skip_outcome(task).is_ok() {
+            answered += 1;
+        }
+        prop_assert!(answered <= args.len(), "{answered} outcomes for {} bytes of arguments", args.len());
     }
 
     /// Any bytes as outcomes: reading never panics; each call gets a value or an error.

@@ -6,12 +6,10 @@
 //! scheduler's README), so nested use cannot deadlock the pool.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{Backend, BackendConfig, Job, Shutdown};
+use parapool_core::backend::{Backend, BackendConfig, Job, Shutdown, WorkerThreads};
 use parapool_core::Error;
-use parking_lot::Mutex;
 
 /// Worker threads on a work-stealing scheduler.
 ///
@@ -25,7 +23,7 @@ use parking_lot::Mutex;
 #[derive(Debug)]
 pub struct ThreadBackend {
     scheduler: Arc<Scheduler>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: WorkerThreads,
 }
 
 impl ThreadBackend {
@@ -35,27 +33,18 @@ impl ThreadBackend {
             return Err(Error::ZeroWorkers);
         }
         let (scheduler, queues) = Scheduler::new(workers);
-        let mut threads = Vec::with_capacity(workers);
+        let threads = WorkerThreads::new();
         for (index, queue) in queues.into_iter().enumerate() {
             let scheduler_for_worker = Arc::clone(&scheduler);
-            let spawned = std::thread::Builder::new()
-                .name(format!("parapool-worker-{index}"))
-                .spawn(move || scheduler_for_worker.run_worker(queue));
-            match spawned {
-                Ok(thread) => threads.push(thread),
-                Err(e) => {
-                    scheduler.stop(Shutdown::Terminate);
-                    for thread in threads {
-                        let _ = thread.join();
-                    }
-                    return Err(Error::Backend {
-                        backend: "thread".into(),
-                        message: format!("spawning a worker: {e}"),
-                    });
-                }
+            let spawned =
+                threads.spawn(format!("parapool-worker-{index}"), move || scheduler_for_worker.run_worker(queue));
+            if let Err(e) = spawned {
+                scheduler.stop(Shutdown::Terminate);
+                threads.join_all();
+                return Err(Error::Backend { backend: "thread".into(), message: format!("spawning a worker: {e}") });
             }
         }
-        Ok(ThreadBackend { scheduler, threads: Mutex::new(threads) })
+        Ok(ThreadBackend { scheduler, threads })
     }
 }
 
@@ -76,17 +65,12 @@ impl Backend for ThreadBackend {
         self.scheduler.submit_batch(jobs);
     }
 
-    /// Stops the workers and joins them. Called from one of this pool's own workers (a task
-    /// dropping the pool it runs on), that worker is not joined: it exits when its task returns.
+    /// Stops the workers and joins them. Safe to call from several threads at once (a
+    /// `terminate` during a `join` takes effect at once) and from one of this pool's own workers
+    /// (a task or callback), which then does not wait for itself; see [`WorkerThreads`].
     fn shutdown(&self, mode: Shutdown) {
         self.scheduler.stop(mode);
-        let threads = std::mem::take(&mut *self.threads.lock());
-        let me = std::thread::current().id();
-        for thread in threads {
-            if thread.thread().id() != me {
-                let _ = thread.join();
-            }
-        }
+        self.threads.join_all();
         self.scheduler.cancel_injected();
     }
 }

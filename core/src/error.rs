@@ -101,6 +101,14 @@ pub enum Error {
         /// The task's registered name.
         task: String,
     },
+    /// `terminate` (or dropping the pool) stopped the call while a worker held it: it may have
+    /// started, and its result is lost. (A call cancelled before any worker took it is
+    /// [`Error::Cancelled`]; a backend that lets running calls finish reports neither.)
+    #[error("task `{task}` was stopped by terminate() while a worker held it: it may have run, its result is lost")]
+    Terminated {
+        /// The task's registered name.
+        task: String,
+    },
     /// The input iterator of a map-family call panicked; the items before it were not lost.
     #[error("the input iterator panicked: {message}")]
     InputPanicked {

@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock, RwLockReadGuard};
-
 use crate::apply::apply_job;
 use crate::backend::param::{ArgOf, ArgsOf, Param};
 use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
@@ -15,7 +13,7 @@ use crate::error::Error;
 use crate::handle::{pending, AsyncResult, Completer};
 use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Job};
-use crate::lifecycle::Stage;
+use crate::lifecycle::{Lifecycle, Stage, Submitting};
 use crate::panic::{install_hook, payload_message};
 use crate::scope::{run_scoped, ScopeState, ScopeToken};
 use crate::slots::InputBuffer;
@@ -66,8 +64,7 @@ pub struct Pool {
 /// The state shared by a pool and its streams.
 pub(crate) struct PoolInner {
     backend: Box<dyn Backend>,
-    stage: RwLock<Stage>,
-    backend_stopped: Mutex<bool>,
+    lifecycle: Lifecycle,
 }
 
 impl PoolInner {
@@ -75,15 +72,10 @@ impl PoolInner {
         self.backend.workers().max(1)
     }
 
-    /// The stage's read guard if the pool is open, [`Error::Closed`] otherwise. Submissions hold
-    /// it while they hand jobs to the backend, so `close`/`terminate` (which take the write lock)
-    /// wait for submissions already past the check, and none slips in after shutdown.
-    fn open(&self) -> Result<RwLockReadGuard<'_, Stage>, Error> {
-        let stage = self.stage.read();
-        match *stage {
-            Stage::Open => Ok(stage),
-            _ => Err(Error::Closed),
-        }
+    /// Enters a submission if the pool is open ([`Error::Closed`] otherwise); see
+    /// [`Lifecycle`] for why it is held while the backend takes the jobs.
+    fn open(&self) -> Result<Submitting<'_>, Error> {
+        self.lifecycle.enter()
     }
 
     /// Hands several jobs to the backend at once if the pool is open (refused jobs cancel their
@@ -355,12 +347,11 @@ impl PoolInner {
         }
     }
 
+    /// Asks the backend to stop, with no lock held across the call: a `terminate` while a
+    /// `join` drains the queue must reach the backend at once, and the backend's contract allows
+    /// concurrent and repeated calls.
     fn stop_backend(&self, mode: Shutdown) {
-        let mut stopped = self.backend_stopped.lock();
-        if !*stopped {
-            self.backend.shutdown(mode);
-            *stopped = true;
-        }
+        self.backend.shutdown(mode);
     }
 }
 
@@ -381,9 +372,7 @@ impl Pool {
     /// ```
     pub fn with_backend(backend: Box<dyn Backend>) -> Pool {
         install_hook();
-        Pool {
-            inner: Arc::new(PoolInner { backend, stage: RwLock::new(Stage::Open), backend_stopped: Mutex::new(false) }),
-        }
+        Pool { inner: Arc::new(PoolInner { backend, lifecycle: Lifecycle::new() }) }
     }
 
     /// Starts configuring a pool.
@@ -673,16 +662,13 @@ impl Pool {
 
     /// Stops accepting work; queued work still runs. Idempotent.
     pub fn close(&self) {
-        let mut stage = self.inner.stage.write();
-        if *stage == Stage::Open {
-            *stage = Stage::Closed;
-        }
+        self.inner.lifecycle.advance(Stage::Closed);
     }
 
     /// Stops accepting work, cancels queued jobs (their handles get [`Error::Cancelled`]) and
     /// returns once the running ones have finished and the workers have stopped.
     pub fn terminate(&self) {
-        *self.inner.stage.write() = Stage::Terminated;
+        self.inner.lifecycle.advance(Stage::Terminated);
         self.inner.stop_backend(Shutdown::Terminate);
     }
 
@@ -697,7 +683,7 @@ impl Pool {
     /// # Ok::<(), parapool::Error>(())
     /// ```
     pub fn join(&self) -> Result<(), Error> {
-        if *self.inner.stage.read() == Stage::Open {
+        if self.inner.lifecycle.stage() == Stage::Open {
             return Err(Error::NotClosed);
         }
         self.inner.stop_backend(Shutdown::Drain);
@@ -729,7 +715,7 @@ fn collect_input<A>(input: impl Iterator<Item = A>) -> Vec<A> {
 impl Drop for Pool {
     /// Terminates the pool: queued jobs are cancelled, running ones finish, workers stop.
     fn drop(&mut self) {
-        *self.inner.stage.write() = Stage::Terminated;
+        self.inner.lifecycle.advance(Stage::Terminated);
         self.inner.stop_backend(Shutdown::Terminate);
     }
 }

@@ -47,14 +47,12 @@ mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parapool_core::backend::param::Params;
 use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{wire, Backend, BackendConfig, Job, Shutdown};
+use parapool_core::backend::{wire, Backend, BackendConfig, Job, Shutdown, WorkerThreads};
 use parapool_core::{Args, Error, Task};
-use parking_lot::Mutex;
 
 pub use frame::DEFAULT_MAX_FRAME;
 pub use worker::init;
@@ -197,9 +195,16 @@ impl ProcessOptions {
 /// ```
 #[derive(Debug)]
 pub struct ProcessBackend {
+    inner: Arc<Running>,
+}
+
+/// What the proxies share with the backend handle; kept alive by a shutdown that finishes on a
+/// thread of its own (see [`ProcessBackend::shutdown`]).
+#[derive(Debug)]
+struct Running {
     scheduler: Arc<Scheduler>,
     shared: Arc<Shared>,
-    proxies: Mutex<Vec<JoinHandle<()>>>,
+    proxies: WorkerThreads,
 }
 
 impl ProcessBackend {
@@ -267,27 +272,27 @@ impl ProcessBackend {
             }
             return Err(first_error.expect("one failed"));
         }
-        let mut proxies = Vec::with_capacity(workers);
+        let running = Arc::new(Running { scheduler: Arc::clone(&scheduler), shared, proxies: WorkerThreads::new() });
         let mut conns = connected.into_iter().map(|c| c.expect("checked above"));
         for (index, queue) in queues.into_iter().enumerate() {
             let conn = conns.next().expect("one connection per worker");
-            let proxy = Proxy::new(index, Arc::clone(&shared), conn);
+            let proxy = Proxy::new(index, Arc::clone(&running.shared), conn);
             let scheduler_for_proxy = Arc::clone(&scheduler);
-            let spawned = std::thread::Builder::new().name(format!("parapool-process-{index}")).spawn(move || {
+            let spawned = running.proxies.spawn(format!("parapool-process-{index}"), move || {
                 let mut proxy = proxy;
                 scheduler_for_proxy.dispatch_worker(queue, |job| proxy.dispatch(job));
                 proxy.finish();
             });
-            match spawned {
-                Ok(thread) => proxies.push(thread),
-                Err(e) => {
-                    let backend = ProcessBackend { scheduler, shared, proxies: Mutex::new(proxies) };
-                    drop(backend); // terminates the proxies started so far
-                    return Err(backend_error(format!("starting a proxy thread: {e}")));
+            if let Err(e) = spawned {
+                // Stop the children no proxy took, then the proxies started so far.
+                for conn in conns {
+                    conn.close(&running.shared, true);
                 }
+                drop(ProcessBackend { inner: running });
+                return Err(backend_error(format!("starting a proxy thread: {e}")));
             }
         }
-        Ok(ProcessBackend { scheduler, shared, proxies: Mutex::new(proxies) })
+        Ok(ProcessBackend { inner: running })
     }
 }
 
@@ -297,19 +302,43 @@ impl Backend for ProcessBackend {
     }
 
     fn workers(&self) -> usize {
-        self.scheduler.workers()
+        self.inner.scheduler.workers()
     }
 
     fn submit(&self, job: Job) {
-        self.scheduler.submit(job);
+        self.inner.scheduler.submit(job);
     }
 
     fn submit_batch(&self, jobs: Vec<Job>) {
-        self.scheduler.submit_batch(jobs);
+        self.inner.scheduler.submit_batch(jobs);
     }
 
     /// Stops the proxies and their children and waits for them: `Drain` after every queued job,
-    /// `Terminate` at once (SIGTERM, then SIGKILL after the grace period).
+    /// `Terminate` at once (SIGTERM, then SIGKILL after the grace period). A `Terminate` during a
+    /// `Drain` on another thread takes effect at once. Called from a reader thread (a callback
+    /// calling `terminate`, `join` or dropping the pool), the shutdown goes on on a thread of its
+    /// own and this call returns: waiting here would wait for this very thread.
+    fn shutdown(&self, mode: Shutdown) {
+        if mode == Shutdown::Terminate {
+            self.inner.shared.terminating.store(true, Ordering::Release);
+        }
+        if proxy::is_reader_of(&self.inner.shared) {
+            let running = Arc::clone(&self.inner);
+            let finishing = std::thread::Builder::new()
+                .name("parapool-process-shutdown".into())
+                .spawn(move || running.shutdown(mode));
+            if finishing.is_err() {
+                // No thread to finish on: the proxies stop on their own (the flag above, or the
+                // scheduler below), and the pool's drop joins them.
+                self.inner.scheduler.stop(mode);
+            }
+            return;
+        }
+        self.inner.shutdown(mode);
+    }
+}
+
+impl Running {
     fn shutdown(&self, mode: Shutdown) {
         if mode == Shutdown::Terminate {
             self.shared.terminating.store(true, Ordering::Release);
@@ -318,10 +347,7 @@ impl Backend for ProcessBackend {
         // it takes at once. (Stopping the scheduler with `Terminate` would leave the jobs that a
         // proxy had already stolen into its own deque alive, and `join` waiting for them.)
         self.scheduler.stop(Shutdown::Drain);
-        let proxies = std::mem::take(&mut *self.proxies.lock());
-        for proxy in proxies {
-            let _ = proxy.join();
-        }
+        self.proxies.join_all();
         self.scheduler.stop(Shutdown::Terminate); // later submissions are cancelled at once
     }
 }

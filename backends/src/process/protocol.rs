@@ -20,7 +20,7 @@ use super::frame::{read_message, write_frame, FrameError};
 pub const MAGIC: [u8; 8] = *b"PPWORKER";
 
 /// Bumped whenever a message changes shape (3: borrowed batches, varint record headers).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The largest hello frame accepted.
 const MAX_HELLO: usize = 4096;
@@ -101,6 +101,14 @@ pub enum Response<'a> {
         /// The packed outcomes. The last field, so it can be written as the frame's tail.
         #[serde(with = "serde_bytes")]
         outcomes: &'a [u8],
+    },
+    /// Batch `id` could not be answered call by call (its results would exceed the frame limit):
+    /// every call of it fails with `message`.
+    Failed {
+        /// The batch's id.
+        id: u64,
+        /// Why, and what to change.
+        message: &'a str,
     },
 }
 

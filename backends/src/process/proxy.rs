@@ -281,14 +281,27 @@ fn run_initializer(init: &Initializer, to_child: &File, from_child: &File, max_f
             }
         }
         Ok(Some(Response::Results { id, .. })) => Err(format!("got the results of batch {id}")),
+        Ok(Some(Response::Failed { message, .. })) => Err(format!("failed: {message}")),
         Ok(None) => Err("ended the worker".into()),
         Err(e) => Err(format!("failed: {e}")),
     }
 }
 
+thread_local! {
+    /// On a reader thread, the address of its backend's [`Shared`] (0 elsewhere): callbacks run
+    /// on reader threads, and a shutdown called from one must not wait for it.
+    static READER_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the calling thread is one of the reader threads of the backend that owns `shared`.
+pub(crate) fn is_reader_of(shared: &Arc<Shared>) -> bool {
+    READER_OF.with(|r| r.get()) == Arc::as_ptr(shared) as usize
+}
+
 /// The reader thread: completes jobs from the child's results; when the child goes away, reaps
 /// it and fails what it held.
 fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
+    READER_OF.with(|r| r.set(Arc::as_ptr(&shared) as usize));
     let max = shared.options.max_frame;
     // One frame buffer for the life of the child: results are decoded in place.
     let mut buffer = Vec::new();
@@ -300,6 +313,14 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
                 match job {
                     Some(job) => job.complete_encoded(outcomes),
                     None => break Some(format!("protocol error: results for unknown batch {id}")),
+                }
+            }
+            Ok(Some(Response::Failed { id, message })) => {
+                let job = link.state.lock().in_flight.remove(&id);
+                link.changed.notify_all();
+                match job {
+                    Some(job) => job.fail(backend_error(message.to_owned())),
+                    None => break Some(format!("protocol error: a failure for unknown batch {id}")),
                 }
             }
             Ok(None) => break None,
@@ -324,7 +345,7 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     for (_, mut job) in held {
         let task = job.task_name().to_owned();
         if terminating {
-            job.fail(Error::Cancelled { task });
+            job.fail(Error::Terminated { task });
         } else if job.retries() < shared.options.retry_lost {
             // Back to the scheduler: a live proxy takes it, or, if every proxy has left its loop
             // (a pool closing), the proxy of this child does in `finish`, after this thread ends.

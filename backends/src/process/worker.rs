@@ -5,10 +5,9 @@ use std::fs::File;
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parapool_core::backend::{registry, wire};
-use parapool_core::Error;
+use parapool_core::backend::registry;
 
-use super::frame::{decode, read_frame_into, write_frame_with_tail, FrameError, DEFAULT_MAX_FRAME};
+use super::frame::{decode, read_frame_into, write_frame, write_frame_with_tail, FrameError, DEFAULT_MAX_FRAME};
 use super::protocol::{send_hello, Request, Response};
 use super::spawn::{MAX_FRAME_VAR, REQUEST_FD, RESULT_FD, TOKEN_VAR};
 
@@ -63,16 +62,65 @@ fn is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
 
+/// The lowest descriptor the protocol pipes move to.
+const RELOCATED_FD_MIN: RawFd = 10;
+
+/// Moves the protocol pipes off descriptors 3 and 4 to fresh close-on-exec descriptors, and
+/// points 3 and 4 at `/dev/null`. A task that writes to "descriptor 4" (a well-known number in
+/// this protocol) by accident then writes nowhere, instead of into the result stream, where a few
+/// stray bytes once desynchronized the frames so that the batch's calls never returned. Close-on-
+/// exec keeps the pipes out of programs that tasks start.
+fn relocate_protocol_pipes() -> std::io::Result<(RawFd, RawFd)> {
+    let check = |r: libc::c_int| if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(r) };
+    // SAFETY: F_DUPFD_CLOEXEC duplicates an open descriptor (checked by `init`); open and dup3
+    // take a valid NUL-terminated path and descriptors this process owns.
+    unsafe {
+        let request = check(libc::fcntl(REQUEST_FD, libc::F_DUPFD_CLOEXEC, RELOCATED_FD_MIN))?;
+        let result = check(libc::fcntl(RESULT_FD, libc::F_DUPFD_CLOEXEC, RELOCATED_FD_MIN))?;
+        let null = check(libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC))?;
+        check(libc::dup3(null, REQUEST_FD, libc::O_CLOEXEC))?;
+        check(libc::dup3(null, RESULT_FD, libc::O_CLOEXEC))?;
+        libc::close(null);
+        Ok((request, result))
+    }
+}
+
+/// Ends this worker at once when its parent is gone, even while a task runs (a long or endless
+/// task would otherwise keep an orphan busy): a thread waits on the request pipe for the hang-up
+/// that the kernel reports when its last writer — the parent — has closed it or died. A parent
+/// closes it only after its last batch was answered, so nothing is cut short.
+fn watch_for_parent_death(request: RawFd) {
+    let watcher = std::thread::Builder::new().name("parapool-worker-watchdog".into()).spawn(move || loop {
+        let mut poll = libc::pollfd { fd: request, events: 0, revents: 0 };
+        // SAFETY: one valid pollfd; `request` stays open for the life of the process.
+        let ready = unsafe { libc::poll(&mut poll, 1, -1) };
+        if ready > 0 && poll.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            // SAFETY: _exit ends the process without running anything else; the parent, if
+            // alive, only reaps it.
+            unsafe { libc::_exit(0) };
+        }
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return; // cannot watch; the worker still ends when it next reads the pipe
+        }
+    });
+    if let Err(e) = watcher {
+        eprintln!("parapool worker {}: no parent-death watchdog: {e}", std::process::id());
+    }
+}
+
 /// Serves batches; returns the exit code.
 fn serve(token: &str, max_frame: usize) -> i32 {
-    for fd in [REQUEST_FD, RESULT_FD] {
-        // SAFETY: `fd` is open (checked by `init`); setting FD_CLOEXEC keeps the protocol pipes
-        // out of processes that tasks start.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    // SAFETY: descriptors 3 and 4 were set up by the parent for this process alone, and nothing
-    // else in this process owns them.
-    let (mut input, mut output) = unsafe { (File::from_raw_fd(REQUEST_FD), File::from_raw_fd(RESULT_FD)) };
+    let (request, result) = match relocate_protocol_pipes() {
+        Ok(fds) => fds,
+        Err(e) => {
+            eprintln!("parapool worker {}: setting up the protocol pipes: {e}", std::process::id());
+            return 2;
+        }
+    };
+    // SAFETY: `request` and `result` are the protocol pipes, just duplicated for this process
+    // alone; nothing else in this process owns them.
+    let (mut input, mut output) = unsafe { (File::from_raw_fd(request), File::from_raw_fd(result)) };
+    watch_for_parent_death(request);
     // The first pool installs the panic hook that records task panic locations and keeps them off
     // stderr; a throwaway inline pool does that here.
     drop(parapool_core::Pool::inline());
@@ -99,16 +147,14 @@ fn serve(token: &str, max_frame: usize) -> i32 {
                 registry::run_batch_into(task, kwargs, calls, args, &mut outcomes);
                 let empty = Response::Results { id, outcomes: &[] };
                 let written = match write_frame_with_tail(&mut output, &empty, &outcomes, max_frame) {
-                    Err(FrameError::TooLarge { .. }) | Err(FrameError::Malformed(_)) => {
-                        let error = Error::Backend {
-                            backend: "process".into(),
-                            message: format!(
-                                "task `{task}`: the results could not be sent: {}",
-                                FrameError::TooLarge { len: outcomes.len(), max: max_frame }
-                            ),
-                        };
-                        let failed = wire::failed_outcomes(calls, &error);
-                        write_frame_with_tail(&mut output, &empty, &failed, max_frame)
+                    Err(FrameError::TooLarge { len, max }) => {
+                        // One short answer for the whole batch: failing each call with its own
+                        // record could exceed the limit again.
+                        let message = format!(
+                            "task `{task}`: the results of a batch of {calls} calls take {len} bytes, which \
+                             exceeds the maximum frame of {max} bytes: use a smaller chunksize, or raise max_frame"
+                        );
+                        write_frame(&mut output, &Response::Failed { id, message: &message }, max_frame)
                     }
                     other => other,
                 };

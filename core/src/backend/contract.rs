@@ -27,8 +27,13 @@ pub enum Shutdown {
 /// Contract:
 /// - every submitted [`Job`] is eventually run, failed or dropped (a dropped job cancels its
 ///   calls), so no caller waits forever;
-/// - `shutdown` blocks until the backend's workers are gone, may be called more than once, and
-///   jobs submitted after it are failed or dropped.
+/// - `shutdown` blocks until the backend's workers are gone, and jobs submitted after it are
+///   failed or dropped;
+/// - `shutdown` may be called more than once and **from several threads at once**: a
+///   `Terminate` that arrives while a `Drain` is under way (a `terminate` during a `join`) takes
+///   effect at once, and a call made on one of the backend's own threads (a task or callback
+///   calling `terminate`) must not wait for that thread. [`WorkerThreads`](super::WorkerThreads)
+///   implements the waiting part.
 ///
 /// ```
 /// use parapool::backend::{Backend, Job, Shutdown};

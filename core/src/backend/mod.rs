@@ -55,12 +55,14 @@ mod contract;
 pub mod param;
 pub mod registry;
 pub mod scheduler;
+mod threads;
 pub mod wire;
 
 pub use crate::job::Job;
 pub use crate::pool::DEFAULT_BACKEND;
 pub(crate) use contract::find_backend;
 pub use contract::{backends, Backend, BackendConfig, BackendFactory, Shutdown};
+pub use threads::WorkerThreads;
 pub use wire::{EncodedCalls, RemoteError};
 
 /// Registers a backend under a name, so `Pool::builder().backend(name)` and

@@ -60,8 +60,13 @@ impl TaskEntry {
 
     /// Like [`run_batch`](Self::run_batch), but appends the outcomes to `outcomes` (a buffer a
     /// worker reuses from batch to batch).
+    ///
+    /// `calls` comes from the wire, so it is not trusted: every call's record takes at least one
+    /// byte of `args`, and a count above `args.len()` is cut to it (the calls it claimed beyond
+    /// that have no record; the sender sees them missing). So a corrupt count can neither make a
+    /// worker allocate in proportion to it nor loop for it.
     pub fn run_batch_into(&self, kwargs: &[u8], calls: usize, args: &[u8], outcomes: &mut Vec<u8>) {
-        (self.run_batch)(kwargs, calls, args, outcomes)
+        (self.run_batch)(kwargs, calls.min(args.len()), args, outcomes)
     }
 }
 
@@ -116,14 +121,19 @@ fn append_failure(outcomes: &mut Vec<u8>, error: &Error) {
 /// Runs the `calls` calls of task `task` packed in `args` with keyword arguments `kwargs`: what
 /// the far side of a backend that runs work outside this process does with [`EncodedCalls`]
 /// (`crate::backend::wire`). An unknown task fails every call with [`Error::UnknownTask`].
+/// `calls` is not trusted: a call needs at least one byte of `args` for its record, and calls
+/// beyond `args.len()` get no outcome (see [`TaskEntry::run_batch_into`]).
 ///
 /// ```
 /// use parapool::backend::{registry, wire};
 /// use parapool::prelude::*;
-/// let outcomes = registry::run_batch("no::such::task", &[], 2, &[]);
+/// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
+/// let calls = wire::encode_calls::<double>(&(), &[(1,), (2,)])?; // to another task, by mistake
+/// let outcomes = registry::run_batch("no::such::task", &[], calls.calls, &calls.args);
 /// let mut reader = wire::Reader::new(&outcomes);
 /// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
 /// assert!(matches!(reader.outcome::<u32>("no::such::task"), Err(Error::UnknownTask { .. })));
+/// # Ok::<(), parapool::Error>(())
 /// ```
 ///
 /// [`EncodedCalls`]: crate::backend::wire::EncodedCalls
@@ -150,7 +160,8 @@ pub fn run_batch(task: &str, kwargs: &[u8], calls: usize, args: &[u8]) -> Vec<u8
 pub fn run_batch_into(task: &str, kwargs: &[u8], calls: usize, args: &[u8], outcomes: &mut Vec<u8>) {
     match lookup(task) {
         Ok(entry) => entry.run_batch_into(kwargs, calls, args, outcomes),
-        Err(error) => outcomes.extend(wire::failed_outcomes(calls, &error)),
+        // As in `TaskEntry::run_batch_into`: at most one record per byte of `args`.
+        Err(error) => outcomes.extend(wire::failed_outcomes(calls.min(args.len()), &error)),
     }
 }
 
