@@ -89,3 +89,60 @@ fn workers_end_within_a_second_of_their_parents_death() {
     assert!(left.is_empty(), "workers {left:?} still run {took:?} after their parent died");
     assert!(took < Duration::from_secs(1), "the workers took {took:?} to end");
 }
+
+/// The address space this process uses now, in bytes (`VmSize` in `/proc/self/status`).
+fn address_space() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[test]
+fn probe_no_room_for_threads() {
+    if !probing("probe_no_room_for_threads") {
+        return;
+    }
+    // Room for small allocations, none for a thread's stack (2 MiB): creating a thread fails,
+    // as it does when a process or memory limit is reached (as root, RLIMIT_NPROC is ignored).
+    let limit = address_space() + (1 << 20);
+    let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit reads a valid rlimit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
+    for backend in ["process", "thread"] {
+        match Pool::builder().backend(backend).workers(4).build() {
+            Err(Error::Backend { message, .. }) => println!("{backend}: refused: {message}"),
+            Err(other) => println!("{backend}: unexpected error: {other}"),
+            Ok(_) => println!("{backend}: started (threads could be created after all)"),
+        }
+    }
+}
+
+#[test]
+fn a_pool_that_cannot_create_its_threads_is_an_error_not_a_panic() {
+    // Before, the process backend's start-up panicked here ("failed to spawn thread").
+    let out = probe_command("probe_no_room_for_threads").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for backend in ["process", "thread"] {
+        assert!(stdout.contains(&format!("{backend}: refused: ")), "{stdout}");
+    }
+}
+
+#[test]
+fn a_program_run_by_hand_as_if_it_were_a_worker_says_so_and_stops() {
+    // The worker variable set and descriptors 3 and 4 open, but not started by a pool: before,
+    // `init()` served /dev/null, got end-of-file and exited 0 without a word (and without
+    // running the program).
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" __parapool_process_worker --exact --nocapture --test-threads=1 3</dev/null 4>/dev/null"#)
+        .arg(exe)
+        .env("PARAPOOL_WORKER_TOKEN", "0123456789abcdef0123456789abcdef")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not started as a worker by a parapool pool"), "{stderr}");
+    assert!(stderr.contains("descriptor 3 is not a pipe"), "{stderr}");
+}

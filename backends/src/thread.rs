@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{Backend, BackendConfig, Job, Shutdown, WorkerThreads};
+use parapool_core::backend::{check_workers, Backend, BackendConfig, Job, Shutdown, WorkerThreads};
 use parapool_core::Error;
 
 /// Worker threads on a work-stealing scheduler.
@@ -29,9 +29,7 @@ pub struct ThreadBackend {
 impl ThreadBackend {
     /// Starts `workers` threads named `parapool-worker-0`, `parapool-worker-1`, ….
     pub fn new(workers: usize) -> Result<Self, Error> {
-        if workers == 0 {
-            return Err(Error::ZeroWorkers);
-        }
+        check_workers("workers", workers)?;
         let (scheduler, queues) = Scheduler::new(workers);
         let threads = WorkerThreads::new();
         for (index, queue) in queues.into_iter().enumerate() {

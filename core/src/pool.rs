@@ -780,7 +780,7 @@ impl PoolBuilder {
     /// ```
     pub fn from_env(mut self) -> Result<Self, Error> {
         if let Some(name) = env_var("PARAPOOL_BACKEND")? {
-            self.backend = Some(name);
+            self.backend = Some(name.trim().to_owned());
         }
         if let Some(value) = env_var("PARAPOOL_WORKERS")? {
             let workers = value.trim().parse::<usize>().map_err(|e| Error::Config {
@@ -788,6 +788,7 @@ impl PoolBuilder {
                 value: value.clone(),
                 reason: format!("{e}; expected a whole number of workers, at least 1"),
             })?;
+            check_workers("PARAPOOL_WORKERS", workers)?;
             self.workers = Some(workers);
         }
         if let Some(text) = env_var("PARAPOOL_OPTIONS")? {
@@ -796,12 +797,11 @@ impl PoolBuilder {
         Ok(self)
     }
 
-    /// Creates the backend and the pool.
+    /// Creates the backend and the pool. More than [`MAX_WORKERS`] workers is an
+    /// [`Error::Config`].
     pub fn build(self) -> Result<Pool, Error> {
         let workers = self.workers.unwrap_or_else(cpu_count);
-        if workers == 0 {
-            return Err(Error::ZeroWorkers);
-        }
+        check_workers("workers", workers)?;
         let name = self.backend.as_deref().unwrap_or(DEFAULT_BACKEND);
         let config = BackendConfig { options: self.options, ..BackendConfig::new(workers) };
         let backend = find_backend(name)?.create(&config)?;
@@ -809,8 +809,50 @@ impl PoolBuilder {
     }
 }
 
-/// `key=value` pairs separated by commas (`PARAPOOL_OPTIONS`).
+/// The most workers a pool may have. Each is a thread or a process of its own: far more than
+/// the machine's cores only adds switching, and start-up time grows faster than linearly (10,000
+/// threads took 48 s to start on a 2-core machine).
+pub const MAX_WORKERS: usize = 1024;
+
+/// Zero workers is [`Error::ZeroWorkers`], more than [`MAX_WORKERS`] an [`Error::Config`] under
+/// `key`. Backends check the same when built directly.
+///
+/// ```
+/// use parapool::backend::{check_workers, MAX_WORKERS};
+/// assert!(check_workers("workers", 4).is_ok());
+/// assert!(check_workers("workers", MAX_WORKERS + 1).is_err());
+/// assert_eq!(check_workers("workers", 0), Err(parapool::Error::ZeroWorkers));
+/// ```
+pub fn check_workers(key: &str, workers: usize) -> Result<(), Error> {
+    if workers == 0 {
+        return Err(Error::ZeroWorkers);
+    }
+    if workers > MAX_WORKERS {
+        return Err(Error::Config {
+            key: key.into(),
+            value: workers.to_string(),
+            reason: format!("at most {MAX_WORKERS} workers; more than the cores only adds overhead"),
+        });
+    }
+    Ok(())
+}
+
+/// `key=value` pairs separated by commas (`PARAPOOL_OPTIONS`); a key given twice is an error.
 fn parse_options(text: &str) -> Result<Vec<(String, String)>, Error> {
+    let pairs = parse_pairs(text)?;
+    for (index, (key, _)) in pairs.iter().enumerate() {
+        if pairs[..index].iter().any(|(earlier, _)| earlier == key) {
+            return Err(Error::Config {
+                key: "PARAPOOL_OPTIONS".into(),
+                value: text.to_owned(),
+                reason: format!("`{key}` is given twice; give each option once"),
+            });
+        }
+    }
+    Ok(pairs)
+}
+
+fn parse_pairs(text: &str) -> Result<Vec<(String, String)>, Error> {
     text.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
@@ -850,7 +892,7 @@ mod tests {
         let pairs = parse_options(" max_tasks_per_child = 100, retry_lost=2,, ").unwrap();
         assert_eq!(pairs, [("max_tasks_per_child".into(), "100".into()), ("retry_lost".into(), "2".into())]);
         assert_eq!(parse_options("").unwrap(), []);
-        for bad in ["retry_lost", "=2", "a=1,b"] {
+        for bad in ["retry_lost", "=2", "a=1,b", "retry_lost=1,retry_lost=2"] {
             let err = parse_options(bad).unwrap_err();
             assert!(matches!(&err, Error::Config { key, .. } if key == "PARAPOOL_OPTIONS"), "{bad}: {err:?}");
         }

@@ -51,13 +51,22 @@ use std::time::Duration;
 
 use parapool_core::backend::param::Params;
 use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{wire, Backend, BackendConfig, Job, Shutdown, WorkerThreads};
+use parapool_core::backend::{check_workers, wire, Backend, BackendConfig, Job, Shutdown, WorkerThreads};
 use parapool_core::{Args, Error, Task};
 
 pub use frame::DEFAULT_MAX_FRAME;
 pub use worker::init;
 
 use proxy::{backend_error, Conn, Proxy, Shared};
+
+/// The smallest `max_frame` accepted: room for a batch's header and a few calls.
+const MIN_MAX_FRAME: usize = 4 << 10;
+
+/// The largest `max_frame` accepted: a frame's length is a 32-bit field.
+const MAX_MAX_FRAME: usize = u32::MAX as usize;
+
+/// The longest `grace` or `handshake_timeout` accepted.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// Settings of a process pool beyond the number of workers.
 ///
@@ -216,17 +225,8 @@ impl ProcessBackend {
     /// Starts `workers` worker processes and waits for their handshakes, so a worker that cannot
     /// start (no `init()` call, a different build) is an error here.
     pub fn with_options(workers: usize, options: ProcessOptions) -> Result<Self, Error> {
-        if workers == 0 {
-            return Err(Error::ZeroWorkers);
-        }
-        // Zero would make a proxy wait for room that never comes, or retire workers unused.
-        for (key, value) in
-            [("max_in_flight", Some(options.max_in_flight)), ("max_tasks_per_child", options.max_tasks_per_child)]
-        {
-            if value == Some(0) {
-                return Err(Error::Config { key: key.into(), value: "0".into(), reason: "expected at least 1".into() });
-            }
-        }
+        check_workers("workers", workers)?;
+        options.check()?;
         if worker::started_as_worker_without_init() {
             return Err(backend_error(
                 "this process was started as a parapool worker but never called parapool::init(): \
@@ -246,18 +246,23 @@ impl ProcessBackend {
             options,
             terminating: AtomicBool::new(false),
         });
+        // Workers start in parallel, one thread each. A thread that cannot be created (a limit
+        // on processes or memory) is an error for that worker, not a panic.
         let connected: Vec<Result<Conn, Error>> = std::thread::scope(|scope| {
             let starts: Vec<_> = (0..workers)
                 .map(|index| {
-                    scope.spawn({
-                        let shared = &shared;
-                        move || Conn::connect(shared, index)
-                    })
+                    let shared = &shared;
+                    std::thread::Builder::new()
+                        .name(format!("parapool-process-start-{index}"))
+                        .spawn_scoped(scope, move || Conn::connect(shared, index))
+                        .map_err(|e| io(&format!("starting worker {index}: creating a thread"), e))
                 })
                 .collect();
             starts
                 .into_iter()
-                .map(|s| s.join().unwrap_or_else(|_| Err(backend_error("start-up panicked".into()))))
+                .map(|start| {
+                    start.and_then(|s| s.join().unwrap_or_else(|_| Err(backend_error("start-up panicked".into()))))
+                })
                 .collect()
         });
         if connected.iter().any(Result::is_err) {
@@ -400,6 +405,40 @@ const OPTIONS: [&str; 6] =
 
 impl ProcessOptions {
     /// The options named in `config` ([`OPTIONS`]) applied to the defaults.
+    /// Rejects values no pool can work with: zero in-flight batches or tasks per child (a proxy
+    /// would wait for room that never comes, or retire workers unused), a frame limit too small
+    /// for any batch or too large for the frame header, and waits so long that a deadline
+    /// computed from them would overflow.
+    fn check(&self) -> Result<(), Error> {
+        let bad = |key: &str, value: String, reason: &str| {
+            Err(Error::Config { key: key.into(), value, reason: reason.into() })
+        };
+        for (key, value) in
+            [("max_in_flight", Some(self.max_in_flight)), ("max_tasks_per_child", self.max_tasks_per_child)]
+        {
+            if value == Some(0) {
+                return bad(key, "0".into(), "expected at least 1");
+            }
+        }
+        if !(MIN_MAX_FRAME..=MAX_MAX_FRAME).contains(&self.max_frame) {
+            return bad(
+                "max_frame",
+                self.max_frame.to_string(),
+                &format!("expected {MIN_MAX_FRAME} to {MAX_MAX_FRAME} bytes (the default is {DEFAULT_MAX_FRAME})"),
+            );
+        }
+        for (key, wait) in [("grace_ms", self.grace), ("handshake_timeout_ms", self.handshake_timeout)] {
+            if wait > MAX_WAIT {
+                return bad(
+                    key,
+                    wait.as_millis().to_string(),
+                    &format!("expected at most {} ms", MAX_WAIT.as_millis()),
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn from_config(config: &BackendConfig) -> Result<ProcessOptions, Error> {
         config.check_known("process", &OPTIONS)?;
         let count = "a whole number, at least 1";

@@ -26,6 +26,8 @@ use std::sync::OnceLock;
 
 /// The environment variable that carries the one-time token to a worker.
 pub const TOKEN_VAR: &str = "PARAPOOL_WORKER_TOKEN";
+/// The environment variable that carries the parent's pid to a worker, which checks it.
+pub const PARENT_VAR: &str = "PARAPOOL_WORKER_PARENT";
 /// The environment variable that carries the maximum frame size to a worker.
 pub const MAX_FRAME_VAR: &str = "PARAPOOL_WORKER_MAX_FRAME";
 /// The descriptor a worker reads requests from.
@@ -84,7 +86,8 @@ pub(crate) fn spawn_worker_with(
     drop((request_read, result_write));
     let ends = ChildEnds { request: child_in.as_raw_fd(), result: child_out.as_raw_fd() };
     let max_frame = max_frame.to_string();
-    let env = [(TOKEN_VAR, token), (MAX_FRAME_VAR, max_frame.as_str())];
+    let parent = std::process::id().to_string();
+    let env = [(TOKEN_VAR, token), (MAX_FRAME_VAR, max_frame.as_str()), (PARENT_VAR, parent.as_str())];
     let pid = posix_spawn(exe, args, &env, ends, close_rest)?;
     drop((child_in, child_out));
     Ok(Spawned { pid, to_child: File::from(request_write), from_child: File::from(result_read) })

@@ -9,7 +9,7 @@ use parapool_core::backend::registry;
 
 use super::frame::{decode, read_frame_into, write_frame, write_frame_with_tail, FrameError, DEFAULT_MAX_FRAME};
 use super::protocol::{send_hello, Request, Response};
-use super::spawn::{MAX_FRAME_VAR, REQUEST_FD, RESULT_FD, TOKEN_VAR};
+use super::spawn::{MAX_FRAME_VAR, PARENT_VAR, REQUEST_FD, RESULT_FD, TOKEN_VAR};
 
 /// Set while this process serves as a worker.
 static SERVING: AtomicBool = AtomicBool::new(false);
@@ -41,12 +41,23 @@ pub fn init() {
     if !is_open(REQUEST_FD) || !is_open(RESULT_FD) {
         return; // a stray variable without the pipes: not a worker (pools here will refuse)
     }
+    if let Err(reason) = check_started_by_a_pool(&token) {
+        // Neither a worker nor safe to run as a program: a pool made here would start workers
+        // from what may be a worker. Say so, rather than exit silently.
+        eprintln!(
+            "parapool: {TOKEN_VAR} is set and descriptors 3 and 4 are open, but this process was \
+             not started as a worker by a parapool pool: {reason}. Unset {TOKEN_VAR} to run the \
+             program normally."
+        );
+        std::process::exit(2);
+    }
     SERVING.store(true, Ordering::SeqCst);
     let max_frame = std::env::var(MAX_FRAME_VAR).ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_FRAME);
     // Programs that tasks start must not look like workers that skipped init(). (`init` runs first
     // in main, before other threads could read the environment concurrently.)
     std::env::remove_var(TOKEN_VAR);
     std::env::remove_var(MAX_FRAME_VAR);
+    std::env::remove_var(PARENT_VAR);
     let code = serve(&token, max_frame);
     std::process::exit(code)
 }
@@ -55,6 +66,31 @@ pub fn init() {
 /// pool here would start workers from workers (a fork bomb), so it is refused.
 pub(crate) fn started_as_worker_without_init() -> bool {
     std::env::var_os(TOKEN_VAR).is_some() && !SERVING.load(Ordering::SeqCst)
+}
+
+/// What a process started by a pool has: a token as the pool makes them (32 hex digits), pipes
+/// on descriptors 3 and 4, and the pool's process as its parent.
+fn check_started_by_a_pool(token: &str) -> Result<(), String> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the token is not one a pool makes".into());
+    }
+    for fd in [REQUEST_FD, RESULT_FD] {
+        // SAFETY: fstat fills a zeroed stat for a descriptor that is open (checked by `init`).
+        let is_pipe = unsafe {
+            let mut stat: libc::stat = std::mem::zeroed();
+            libc::fstat(fd, &mut stat) == 0 && stat.st_mode & libc::S_IFMT == libc::S_IFIFO
+        };
+        if !is_pipe {
+            return Err(format!("descriptor {fd} is not a pipe"));
+        }
+    }
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    match std::env::var(PARENT_VAR).ok().and_then(|p| p.parse::<i32>().ok()) {
+        Some(expected) if expected == parent => Ok(()),
+        Some(expected) => Err(format!("its parent is process {parent}, not the pool's process {expected}")),
+        None => Err(format!("{PARENT_VAR} is missing")),
+    }
 }
 
 fn is_open(fd: RawFd) -> bool {

@@ -59,7 +59,7 @@ mod threads;
 pub mod wire;
 
 pub use crate::job::Job;
-pub use crate::pool::DEFAULT_BACKEND;
+pub use crate::pool::{check_workers, DEFAULT_BACKEND, MAX_WORKERS};
 pub(crate) use contract::find_backend;
 pub use contract::{backends, Backend, BackendConfig, BackendFactory, Shutdown};
 pub use threads::WorkerThreads;
