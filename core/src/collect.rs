@@ -82,12 +82,20 @@ impl<O: Send + 'static> SlotCollector<O> {
     fn finish(&self) {
         let slots = self.slots.lock().take().expect("finish runs once");
         let failures = std::mem::take(&mut *self.failures.lock());
-        let result = match failures.iter().flatten().next() {
+        let completer = self.completer.lock().take();
+        let complete = |result| {
+            if let Some(completer) = completer {
+                completer.complete(result);
+            }
+        };
+        match failures.iter().flatten().next() {
             // SAFETY: every chunk finished without a failure, so every slot was written once;
             // no job writes any more (all have finished).
-            None => Ok(unsafe { slots.into_vec() }),
+            None => complete(Ok(unsafe { slots.into_vec() })),
             Some((_, first)) => {
-                let error = first.clone();
+                // The caller learns the error first: dropping the values below runs their `Drop`,
+                // which may panic, and must not keep the handle from completing.
+                complete(Err(first.clone()));
                 let written = failures.iter().zip(&self.chunks).flat_map(|(failed, chunk)| {
                     let start = chunk.start;
                     let mut failed = failed.iter().map(move |(i, _)| start + i).peekable();
@@ -103,11 +111,7 @@ impl<O: Send + 'static> SlotCollector<O> {
                 // SAFETY: a chunk writes every slot of its range except its failures (whose
                 // indices are ascending), so `written` names exactly the written slots, once each.
                 unsafe { slots.discard(written) };
-                Err(error)
             }
-        };
-        if let Some(completer) = self.completer.lock().take() {
-            completer.complete(result);
         }
     }
 }

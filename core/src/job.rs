@@ -351,19 +351,24 @@ impl Job {
     }
 
     /// Runs every call here, on this thread, catching each call's panic, and delivers the results.
+    ///
+    /// Nothing panics out of it: a panic outside the calls — the `Drop` of an output that nobody
+    /// claimed (its handle was dropped), delivered here — is contained, so it cannot end the
+    /// backend's thread (which once left a thread pool without workers).
     pub fn run(self) {
-        match self.into_kind() {
+        contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.run(),
             JobKind::Shared(job) => job.run(),
-        }
+        })
     }
 
     /// Completes every call with `error` without running it (a lost worker, a terminated pool).
+    /// Panics are contained as in [`run`](Self::run).
     pub fn fail(self, error: Error) {
-        match self.into_kind() {
+        contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.fail(error),
             JobKind::Shared(job) => job.fail(error),
-        }
+        })
     }
 
     /// Encodes the calls for a backend that runs them outside this process (see [`wire`](crate::backend::wire)).
@@ -382,11 +387,24 @@ impl Job {
     /// [`registry::run_batch`](crate::backend::registry::run_batch) on the other side.
     ///
     /// Missing outcomes (fewer than [`Job::calls`]) complete with an [`Error::Backend`] error.
+    /// Panics are contained as in [`run`](Self::run).
     pub fn complete_encoded(self, outcomes: &[u8]) {
-        match self.into_kind() {
+        contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.complete_encoded(outcomes),
             JobKind::Shared(job) => job.complete_encoded(outcomes),
-        }
+        })
+    }
+}
+
+/// Runs `f`, containing a panic that escapes it. Each call's panic is already caught (and
+/// becomes that call's error); what is left is user code the pool runs around the calls, above
+/// all the `Drop` of a value whose handle is gone. The panic hook has already reported it, so it
+/// is dropped here: the job's calls are delivered or dropped by then, and unwinding dropped the
+/// rest of the job, scope token last.
+fn contain(f: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        // The payload's own `Drop` could panic too; leak it rather than risk an abort.
+        std::mem::forget(payload);
     }
 }
 
@@ -396,7 +414,7 @@ impl Drop for Job {
     fn drop(&mut self) {
         if let Some(JobKind::Shared(job)) = self.kind.take() {
             let task = job.task_name().to_owned();
-            job.fail(Error::Cancelled { task });
+            contain(|| job.fail(Error::Cancelled { task }));
         }
     }
 }

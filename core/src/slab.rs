@@ -145,12 +145,20 @@ impl<T: ?Sized> Drop for SlabRc<T> {
         // Pairs with the `Release` of every other reference's drop: their uses of the value
         // happen before it is dropped.
         fence(Ordering::Acquire);
+        /// Releases the cell even if the value's `Drop` panics (the slab would leak otherwise).
+        struct Release(NonNull<SlabHeader>);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                // SAFETY: made below for the cell's live slab, whose cell this drop releases once.
+                unsafe { release(self.0, 1) }
+            }
+        }
         // SAFETY: this was the last reference: nobody else can reach the value, which is dropped
-        // once, here; then the cell is released to its slab and never touched again.
+        // once, here; then the cell is released to its slab (by `Release`, also when the drop
+        // unwinds) and never touched again.
         unsafe {
-            let slab = (*cell).slab;
+            let _release = Release((*cell).slab);
             ptr::drop_in_place(ptr::addr_of_mut!((*cell).value));
-            release(slab, 1);
         }
     }
 }
