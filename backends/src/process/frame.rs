@@ -107,9 +107,29 @@ pub fn write_frame_with_tail<T: Serialize + ?Sized>(
     max: usize,
 ) -> Result<(), FrameError> {
     let prefix = frame_prefix(message, tail.len(), max)?;
-    out.write_all(&prefix)?;
-    out.write_all(tail)?;
+    write_all_two(out, &prefix, tail)?;
     Ok(())
+}
+
+/// Writes `first` then `second`, both in one vectored write where the output takes them at once
+/// (a pipe with room): a reader waiting for the whole frame then wakes once, not once for the
+/// prefix and again for the tail, and the writer makes one system call instead of two.
+pub fn write_all_two(out: &mut impl Write, first: &[u8], second: &[u8]) -> io::Result<()> {
+    let mut first = first;
+    while !first.is_empty() {
+        let written = match out.write_vectored(&[io::IoSlice::new(first), io::IoSlice::new(second)]) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer")),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if written >= first.len() {
+            let rest = written - first.len();
+            return out.write_all(&second[rest..]);
+        }
+        first = &first[written..];
+    }
+    out.write_all(second)
 }
 
 /// Reads as many bytes as fit in `buf`, stopping early only at the end of the stream.

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use parapool_core::backend::{wire, Job};
 use parapool_core::Error;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::frame::{decode, frame_prefix, read_frame_into, write_frame, write_frame_with_tail};
+use super::frame::{decode, frame_prefix, read_frame_into, write_all_two, write_frame, write_frame_with_tail};
 use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response};
 use super::spawn::spawn_worker;
 use super::{Initializer, ProcessOptions};
@@ -422,7 +421,7 @@ impl Proxy {
             }
             state.in_flight.insert(id, job);
             drop(state);
-            let written = conn.writer.as_mut().map(|w| w.write_all(&prefix).and_then(|()| w.write_all(&calls.args)));
+            let written = conn.writer.as_mut().map(|w| write_all_two(w, &prefix, &calls.args));
             if !matches!(written, Some(Ok(()))) {
                 // The child cannot take requests: kill it; its reader fails what it held.
                 conn.link.signal(libc::SIGKILL);

@@ -62,6 +62,14 @@ pub trait Param: 'static {
     fn decode_wire(bytes: &[u8]) -> postcard::Result<Self::Wire<'_>> {
         Self::Wire::deserialize(&mut postcard::Deserializer::from_bytes(bytes))
     }
+
+    /// [`decode_wire`](Self::decode_wire) of bytes that lie in a batch checked to be all ASCII
+    /// (a worker checks a whole batch at once): a `&str` inside it needs no check of its own.
+    #[doc(hidden)]
+    #[inline]
+    fn decode_wire_in<'w>(bytes: &'w [u8], _batch: Option<AsciiBytes<'_>>) -> postcard::Result<Self::Wire<'w>> {
+        Self::decode_wire(bytes)
+    }
 }
 
 /// The length-prefixed bytes at the start of `bytes` (what postcard makes of a `str` or a byte
@@ -82,6 +90,35 @@ fn utf8(bytes: &[u8]) -> Option<&str> {
         return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
     std::str::from_utf8(bytes).ok()
+}
+
+/// Bytes checked to be all ASCII, so that every part of them is valid UTF-8: the proof a worker
+/// makes once per batch, so that each `&str` argument inside it skips its own UTF-8 check. It can
+/// only be made by checking, and it vouches only for bytes that lie inside it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct AsciiBytes<'a>(&'a [u8]);
+
+impl<'a> AsciiBytes<'a> {
+    /// `bytes`, if every one of them is ASCII.
+    #[inline]
+    pub fn check(bytes: &'a [u8]) -> Option<Self> {
+        bytes.is_ascii().then_some(AsciiBytes(bytes))
+    }
+
+    /// `part` as a `&str`, without a check, if it lies inside these bytes; `None` otherwise.
+    #[inline]
+    pub fn str_within<'p>(&self, part: &'p [u8]) -> Option<&'p str> {
+        let (start, end) = (self.0.as_ptr() as usize, self.0.as_ptr() as usize + self.0.len());
+        let (from, to) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
+        if start <= from && to <= end {
+            // SAFETY: `part` lies inside bytes that were all checked to be ASCII, so it is
+            // ASCII, which is valid UTF-8.
+            Some(unsafe { std::str::from_utf8_unchecked(part) })
+        } else {
+            None
+        }
+    }
 }
 
 /// A `&str` parameter.
@@ -114,6 +151,14 @@ impl Param for Str {
     #[inline]
     fn decode_wire(bytes: &[u8]) -> postcard::Result<WireStr<'_>> {
         utf8(length_prefixed(bytes)?).map(WireStr).ok_or(postcard::Error::DeserializeBadUtf8)
+    }
+    #[inline]
+    fn decode_wire_in<'w>(bytes: &'w [u8], batch: Option<AsciiBytes<'_>>) -> postcard::Result<WireStr<'w>> {
+        let text = length_prefixed(bytes)?;
+        if let Some(text) = batch.and_then(|batch| batch.str_within(text)) {
+            return Ok(WireStr(text));
+        }
+        utf8(text).map(WireStr).ok_or(postcard::Error::DeserializeBadUtf8)
     }
 }
 
@@ -216,6 +261,14 @@ pub trait Params: 'static {
     #[inline]
     fn decode_wire(bytes: &[u8]) -> postcard::Result<Self::Wire<'_>> {
         Self::Wire::deserialize(&mut postcard::Deserializer::from_bytes(bytes))
+    }
+
+    /// [`decode_wire`](Self::decode_wire) of bytes inside a batch checked to be all ASCII (see
+    /// [`Param::decode_wire_in`]).
+    #[doc(hidden)]
+    #[inline]
+    fn decode_wire_in<'w>(bytes: &'w [u8], _batch: Option<AsciiBytes<'_>>) -> postcard::Result<Self::Wire<'w>> {
+        Self::decode_wire(bytes)
     }
 }
 
@@ -621,6 +674,10 @@ macro_rules! tuple_params {
             fn decode_wire(bytes: &[u8]) -> postcard::Result<Self::Wire<'_>> {
                 F0::decode_wire(bytes).map(|wire| (wire,))
             }
+            #[inline]
+            fn decode_wire_in<'w>(bytes: &'w [u8], batch: Option<AsciiBytes<'_>>) -> postcard::Result<Self::Wire<'w>> {
+                F0::decode_wire_in(bytes, batch).map(|wire| (wire,))
+            }
         }
     };
     (@params $($F:ident $i:tt),*) => {
@@ -671,3 +728,26 @@ tuple_params!(9; F0 A0 0, F1 A1 1, F2 A2 2, F3 A3 3, F4 A4 4, F5 A5 5, F6 A6 6, 
 tuple_params!(10; F0 A0 0, F1 A1 1, F2 A2 2, F3 A3 3, F4 A4 4, F5 A5 5, F6 A6 6, F7 A7 7, F8 A8 8, F9 A9 9);
 tuple_params!(11; F0 A0 0, F1 A1 1, F2 A2 2, F3 A3 3, F4 A4 4, F5 A5 5, F6 A6 6, F7 A7 7, F8 A8 8, F9 A9 9, F10 A10 10);
 tuple_params!(12; F0 A0 0, F1 A1 1, F2 A2 2, F3 A3 3, F4 A4 4, F5 A5 5, F6 A6 6, F7 A7 7, F8 A8 8, F9 A9 9, F10 A10 10, F11 A11 11);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_str_is_checked_unless_it_lies_in_a_batch_checked_to_be_ascii() {
+        fn decode<'w>(bytes: &'w [u8], batch: Option<AsciiBytes<'_>>) -> postcard::Result<&'w str> {
+            <(Str,) as Params>::decode_wire_in(bytes, batch).map(|w| w.0 .0)
+        }
+        let batch: &[u8] = b"\x05entry\x03map";
+        let ascii = AsciiBytes::check(batch);
+        assert!(ascii.is_some());
+        assert_eq!(decode(batch, ascii).unwrap(), "entry");
+        assert_eq!(decode(&batch[6..], ascii).unwrap(), "map");
+        assert_eq!(decode(batch, None).unwrap(), "entry");
+        assert!(AsciiBytes::check("\u{e9}".as_bytes()).is_none());
+        assert_eq!(decode("\x03\u{e9}a".as_bytes(), None).unwrap(), "\u{e9}a");
+        // A proof vouches only for bytes inside it: other bytes are still checked.
+        assert!(matches!(decode(b"\x02\xffa", ascii), Err(postcard::Error::DeserializeBadUtf8)));
+        assert!(matches!(decode(b"\x09entry", ascii), Err(postcard::Error::DeserializeUnexpectedEnd)));
+    }
+}

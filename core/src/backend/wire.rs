@@ -311,14 +311,64 @@ pub(crate) fn append_args<A: Serialize + ?Sized>(buffer: &mut Vec<u8>, task: &st
 pub(crate) fn append_bytes_args(buffer: &mut Vec<u8>, task: &str, bytes: &[u8]) {
     // The common case, a payload under 32 bytes: one header byte and one length byte, pushed
     // (a call to `memcpy` for each would cost more than the bytes).
-    if bytes.len() < 31 {
-        buffer.reserve(2 + bytes.len());
-        buffer.push(((1 + bytes.len()) as u8) << TAG_BITS | ARGS);
-        buffer.push(bytes.len() as u8);
-        buffer.extend_from_slice(bytes);
+    let len = bytes.len();
+    if len < 31 {
+        buffer.reserve(2 + len);
+        let start = buffer.len();
+        // SAFETY: `reserve` made room for the `2 + len` bytes written at `start`, which
+        // `set_len` then covers.
+        unsafe {
+            let out = buffer.as_mut_ptr().add(start);
+            out.write(((1 + len) as u8) << TAG_BITS | ARGS);
+            out.add(1).write(len as u8);
+            copy_short(bytes, out.add(2));
+            buffer.set_len(start + 2 + len);
+        }
         return;
     }
+    append_long_bytes_args(buffer, task, bytes)
+}
+
+/// [`append_bytes_args`] for 31 bytes or more: out of line, so that the short case inlines into
+/// the encoding loop.
+#[inline(never)]
+fn append_long_bytes_args(buffer: &mut Vec<u8>, task: &str, bytes: &[u8]) {
     append_args(buffer, task, &ByteString(bytes));
+}
+
+/// Copies `bytes` (at most 32) to `out` with at most two overlapping loads and stores of the
+/// widest size that fits: a call to `memcpy` costs more than such short copies.
+///
+/// # Safety
+///
+/// `out` is valid for `bytes.len()` bytes of writes and does not overlap `bytes`.
+#[inline(always)]
+unsafe fn copy_short(bytes: &[u8], out: *mut u8) {
+    let (len, from) = (bytes.len(), bytes.as_ptr());
+    debug_assert!(len <= 32);
+    // SAFETY (every branch): both reads and both writes lie inside `bytes` and `out[..len]`.
+    unsafe {
+        if len >= 16 {
+            let (head, tail) =
+                (from.cast::<u128>().read_unaligned(), from.add(len - 16).cast::<u128>().read_unaligned());
+            out.cast::<u128>().write_unaligned(head);
+            out.add(len - 16).cast::<u128>().write_unaligned(tail);
+        } else if len >= 8 {
+            let (head, tail) = (from.cast::<u64>().read_unaligned(), from.add(len - 8).cast::<u64>().read_unaligned());
+            out.cast::<u64>().write_unaligned(head);
+            out.add(len - 8).cast::<u64>().write_unaligned(tail);
+        } else if len >= 4 {
+            let (head, tail) = (from.cast::<u32>().read_unaligned(), from.add(len - 4).cast::<u32>().read_unaligned());
+            out.cast::<u32>().write_unaligned(head);
+            out.add(len - 4).cast::<u32>().write_unaligned(tail);
+        } else if len > 0 {
+            // 1 to 3 bytes: the first, the middle and the last (some the same).
+            let (first, middle, last) = (*from, *from.add(len / 2), *from.add(len - 1));
+            *out = first;
+            *out.add(len / 2) = middle;
+            *out.add(len - 1) = last;
+        }
+    }
 }
 
 /// Bytes that serialize as one byte string (a length and the bytes): what a `&str` or a
@@ -337,6 +387,11 @@ impl Serialize for ByteString<'_> {
 #[doc(hidden)]
 #[inline]
 pub fn append_varint_outcome(buffer: &mut Vec<u8>, value: u64) {
+    if value < 0x80 {
+        // The common case, a small value: a header byte and one value byte.
+        buffer.extend_from_slice(&[1 << TAG_BITS | OK, value as u8]);
+        return;
+    }
     let mut bytes = [0; 10];
     let used = write_varint(value, &mut bytes);
     buffer.reserve(1 + used);
@@ -514,6 +569,21 @@ impl<'a> Reader<'a> {
     #[doc(hidden)]
     #[inline]
     pub fn varint_outcome(&mut self, task: &str) -> Result<u64, Error> {
+        // The common case, an `OK` record of a one-byte varint (a value below 128): two bytes,
+        // read without the general record and varint readers.
+        if let [header, value, rest @ ..] = self.rest {
+            if *header == (1 << TAG_BITS | OK) && *value < 0x80 {
+                self.rest = rest;
+                return Ok(u64::from(*value));
+            }
+        }
+        self.varint_outcome_general(task)
+    }
+
+    /// [`varint_outcome`](Self::varint_outcome) for any record: out of line, so that the fast
+    /// path above inlines into the caller's loop.
+    #[inline(never)]
+    fn varint_outcome_general(&mut self, task: &str) -> Result<u64, Error> {
         let payload = self.outcome_payload(task)?;
         match read_varint_u64(payload) {
             Some((value, used)) if used == payload.len() => Ok(value),
@@ -546,6 +616,28 @@ impl<'a> Reader<'a> {
     /// [`RemoteError`], returned as the call's error); `missing` says what an ended buffer means.
     #[inline]
     fn payload(&mut self, task: &str, [value, error]: [u8; 2], side: Side, missing: &str) -> Result<&'a [u8], Error> {
+        // The common case, a value record with a one-byte header (a payload under 32 bytes),
+        // read here; anything else goes through the general reader below, out of line.
+        if let [header, rest @ ..] = self.rest {
+            let length = usize::from(*header >> TAG_BITS);
+            if *header < 0x80 && *header & 3 == value && length <= rest.len() {
+                let (payload, rest) = rest.split_at(length);
+                self.rest = rest;
+                return Ok(payload);
+            }
+        }
+        self.payload_general(task, [value, error], side, missing)
+    }
+
+    /// [`payload`](Self::payload) for any record.
+    #[inline(never)]
+    fn payload_general(
+        &mut self,
+        task: &str,
+        [value, error]: [u8; 2],
+        side: Side,
+        missing: &str,
+    ) -> Result<&'a [u8], Error> {
         match self.record() {
             Some((tag, payload)) if tag == value => Ok(payload),
             other => Err(Self::not_a_value(other, task, error, side, missing)),
@@ -589,7 +681,8 @@ mod tests {
 
     #[test]
     fn byte_arguments_written_directly_read_as_postcard_wrote_them() {
-        for len in [0usize, 1, 29, 30, 31, 32, 127, 128, 5000] {
+        // Every short length (each width of the short copy), then the longer encodings.
+        for len in (0usize..=40).chain([127, 128, 5000]) {
             let text = "e".repeat(len);
             let (mut direct, mut serde) = (Vec::new(), Vec::new());
             append_bytes_args(&mut direct, "t", text.as_bytes());
@@ -619,6 +712,31 @@ mod tests {
         let mut text = Vec::new();
         append_outcome(&mut text, "t", Ok(&"not a number".to_owned()));
         assert!(matches!(Reader::new(&text).varint_outcome("t"), Err(Error::Serialization { .. })));
+    }
+
+    #[test]
+    fn short_records_read_in_place_and_long_ones_in_general() {
+        // Outcomes: one-byte values (the fast path), then longer varints, a long payload and an
+        // error, in one buffer; every record is found in turn.
+        let mut outcomes = Vec::new();
+        for value in [0u64, 127, 128, u64::MAX, 5] {
+            append_varint_outcome(&mut outcomes, value);
+        }
+        append_outcome(&mut outcomes, "t", Ok(&"x".repeat(40)));
+        append_failed_outcome(&mut outcomes, &Error::UnknownTask { name: "n".into() });
+        append_varint_outcome(&mut outcomes, 1);
+        let mut reader = Reader::new(&outcomes);
+        for value in [0u64, 127, 128, u64::MAX, 5] {
+            assert_eq!(reader.varint_outcome("t").unwrap(), value);
+        }
+        assert_eq!(reader.outcome::<String>("t").unwrap(), "x".repeat(40));
+        assert!(matches!(reader.varint_outcome("t"), Err(Error::UnknownTask { .. })));
+        assert_eq!(reader.varint_outcome("t").unwrap(), 1);
+        assert!(matches!(reader.varint_outcome("t"), Err(Error::Backend { .. })));
+        // An outcome record where arguments are expected is an error, not a value.
+        assert!(matches!(Reader::new(&outcomes).args::<(u8,)>("t"), Err(Error::Backend { .. })));
+        // A record cut short is not read past the buffer.
+        assert!(matches!(Reader::new(&[(3 << TAG_BITS) | OK, 1]).varint_outcome("t"), Err(Error::Backend { .. })));
     }
 
     #[test]
