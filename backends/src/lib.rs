@@ -14,3 +14,9 @@ pub mod process;
 pub mod thread;
 
 pub use process::init;
+
+/// Entry points for the fuzz targets in `fuzz/` (outside the workspace build); not a public API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::process::fuzz::*;
+}

@@ -40,6 +40,8 @@
 //! ```
 
 mod frame;
+#[doc(hidden)]
+pub mod fuzz;
 mod protocol;
 mod proxy;
 mod spawn;

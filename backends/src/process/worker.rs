@@ -2,6 +2,7 @@
 //! says stop or goes away.
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -164,25 +165,36 @@ fn serve(token: &str, max_frame: usize) -> i32 {
         eprintln!("parapool worker {}: handshake failed: {e}", std::process::id());
         return 2;
     }
+    match serve_requests(&mut input, &mut output, max_frame) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("parapool worker {}: bad request from the parent: {e}", std::process::id());
+            2
+        }
+    }
+}
+
+/// A worker's request loop: reads request frames from `input` and answers each batch on
+/// `output`, until a shutdown request or the end of `input` (`Ok`), or a request that is not one
+/// (`Err`). A failed write means the parent is gone, which also ends the loop with `Ok`.
+pub(crate) fn serve_requests(
+    input: &mut impl Read,
+    output: &mut impl Write,
+    max_frame: usize,
+) -> Result<(), FrameError> {
     // One frame buffer and one outcome buffer for the life of the worker: a batch's borrowed
     // arguments point into the first; neither is allocated again once grown.
     let mut frame = Vec::new();
     let mut outcomes = Vec::new();
     loop {
-        let request = match read_frame_into(&mut input, max_frame, &mut frame).and_then(|f| f.map(decode).transpose()) {
-            Ok(request) => request,
-            Err(e) => {
-                eprintln!("parapool worker {}: bad request from the parent: {e}", std::process::id());
-                return 2;
-            }
-        };
+        let request = read_frame_into(input, max_frame, &mut frame).and_then(|f| f.map(decode).transpose())?;
         match request {
             Some(Request::Batch { id, task, kwargs, calls, args }) => {
-                let calls = calls as usize;
+                let calls = usize::try_from(calls).unwrap_or(usize::MAX);
                 outcomes.clear();
                 registry::run_batch_into(task, kwargs, calls, args, &mut outcomes);
                 let empty = Response::Results { id, outcomes: &[] };
-                let written = match write_frame_with_tail(&mut output, &empty, &outcomes, max_frame) {
+                let written = match write_frame_with_tail(output, &empty, &outcomes, max_frame) {
                     Err(FrameError::TooLarge { len, max }) => {
                         // One short answer for the whole batch: failing each call with its own
                         // record could exceed the limit again.
@@ -190,15 +202,15 @@ fn serve(token: &str, max_frame: usize) -> i32 {
                             "task `{task}`: the results of a batch of {calls} calls take {len} bytes, which \
                              exceeds the maximum frame of {max} bytes: use a smaller chunksize, or raise max_frame"
                         );
-                        write_frame(&mut output, &Response::Failed { id, message: &message }, max_frame)
+                        write_frame(output, &Response::Failed { id, message: &message }, max_frame)
                     }
                     other => other,
                 };
                 if written.is_err() {
-                    return 0; // the parent is gone
+                    return Ok(()); // the parent is gone
                 }
             }
-            Some(Request::Shutdown) | None => return 0,
+            Some(Request::Shutdown) | None => return Ok(()),
         }
     }
 }
