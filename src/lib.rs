@@ -131,3 +131,38 @@ pub use parapool_core::__private;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The book's chapters (`book/src/`): their `rust` code blocks are compiled and run by
+/// `cargo test --doc`, so the book cannot drift from the API. (`tests/book.rs` checks that every
+/// chapter with such a block is listed here.)
+#[cfg(doctest)]
+pub mod book {
+    #[doc = include_str!("../book/src/introduction.md")]
+    pub struct Introduction;
+    #[doc = include_str!("../book/src/concepts.md")]
+    pub struct Concepts;
+    #[doc = include_str!("../book/src/getting-started.md")]
+    pub struct GettingStarted;
+    #[doc = include_str!("../book/src/tasks.md")]
+    pub struct Tasks;
+    #[doc = include_str!("../book/src/mapping.md")]
+    pub struct Mapping;
+    #[doc = include_str!("../book/src/streaming.md")]
+    pub struct Streaming;
+    #[doc = include_str!("../book/src/async.md")]
+    pub struct Async;
+    #[doc = include_str!("../book/src/errors.md")]
+    pub struct Errors;
+    #[doc = include_str!("../book/src/lifecycle.md")]
+    pub struct Lifecycle;
+    #[doc = include_str!("../book/src/backends.md")]
+    pub struct Backends;
+    #[doc = include_str!("../book/src/performance.md")]
+    pub struct Performance;
+    #[doc = include_str!("../book/src/custom-backend.md")]
+    pub struct CustomBackend;
+    #[doc = include_str!("../book/src/python.md")]
+    pub struct Python;
+    #[doc = include_str!("../book/src/faq.md")]
+    pub struct Faq;
+}

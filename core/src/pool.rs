@@ -665,8 +665,13 @@ impl Pool {
         self.inner.lifecycle.advance(Stage::Closed);
     }
 
-    /// Stops accepting work, cancels queued jobs (their handles get [`Error::Cancelled`]) and
-    /// returns once the running ones have finished and the workers have stopped.
+    /// Stops accepting work, cancels queued jobs (their handles get [`Error::Cancelled`]: they
+    /// never ran) and stops the workers. Running calls finish on backends that cannot stop them
+    /// (threads); the process backend stops its workers, and the calls they held get
+    /// [`Error::Terminated`] (they may have run; the result is lost). Returns once the workers
+    /// are gone — at once if another thread is in [`join`](Self::join), which then returns too.
+    /// Callable from any thread, a task or callback of this pool included (which cannot wait
+    /// for itself: the shutdown then completes without it).
     pub fn terminate(&self) {
         self.inner.lifecycle.advance(Stage::Terminated);
         self.inner.stop_backend(Shutdown::Terminate);
