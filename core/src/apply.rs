@@ -79,6 +79,9 @@ impl<T: Task> SharedJob for ApplyCell<'_, T> {
     }
 
     fn run(&self) {
+        if self.is_cancelled() {
+            return self.fail(Error::Cancelled { task: T::NAME.to_owned() });
+        }
         if let Some(Pending { args, kwargs, scope }) = take::<T>(self) {
             let result = catch_task_panic(T::NAME, || T::call(args, kwargs));
             self.complete(result);
@@ -95,6 +98,9 @@ impl<T: Task> SharedJob for ApplyCell<'_, T> {
     }
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
+        if self.is_cancelled() {
+            return Err(Error::Cancelled { task: T::NAME.to_owned() }); // the backend fails the job
+        }
         let call = self.payload.call.lock();
         let pending = call.as_ref().ok_or_else(|| Error::Backend {
             backend: "core".into(),

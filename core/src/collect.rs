@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::backend::scheduler;
 use crate::error::Error;
-use crate::handle::Completer;
+use crate::handle::{Completer, SharedRef};
 use crate::job::{Calls, ChunkOutcome, Deliver, RunItems};
 use crate::slots::OutputSlots;
 
@@ -19,6 +19,10 @@ use crate::slots::OutputSlots;
 pub(crate) struct WholeMapSink<O>(pub(crate) Completer<Vec<O>>);
 
 impl<O: Send + 'static> Deliver<O> for WholeMapSink<O> {
+    fn cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
     fn deliver(self, outcome: ChunkOutcome<O>) {
         self.0.complete(match outcome.failures.into_iter().next() {
             Some((_, error)) => Err(error),
@@ -37,6 +41,8 @@ pub(crate) struct SlotCollector<O> {
     failures: Mutex<Vec<Vec<(usize, Error)>>>,
     remaining: AtomicUsize,
     completer: Mutex<Option<Completer<Vec<O>>>>,
+    /// The handle's state, to see a cancel without taking the completer's lock.
+    handle: SharedRef<Vec<O>>,
 }
 
 /// The address of the result slots, for the jobs to write through.
@@ -57,6 +63,7 @@ impl<O: Send + 'static> SlotCollector<O> {
             failures: Mutex::new((0..chunks.len()).map(|_| Vec::new()).collect()),
             remaining: AtomicUsize::new(chunks.len()),
             chunks,
+            handle: completer.state(),
             completer: Mutex::new(Some(completer)),
         })
     }
@@ -137,6 +144,10 @@ impl<O: Send + 'static> SlotSink<O> {
 }
 
 impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
+    fn cancelled(&self) -> bool {
+        self.collector.handle.is_cancelled()
+    }
+
     fn deliver(self, outcome: ChunkOutcome<O>) {
         let calls = self.len;
         let mut results = outcome.into_results();
@@ -179,6 +190,8 @@ fn missing_value() -> Error {
 pub(crate) struct StreamShared<O> {
     arrived: Mutex<Arrived<O>>,
     signal: Condvar,
+    /// Set when the `Imap` is dropped: chunks not yet started are not started.
+    pub(crate) dropped: AtomicBool,
 }
 
 pub(crate) struct Arrived<O> {
@@ -192,6 +205,7 @@ impl<O: Send + 'static> StreamShared<O> {
         Arc::new(StreamShared {
             arrived: Mutex::new(Arrived { by_index: BTreeMap::new(), in_completion_order: VecDeque::new(), ordered }),
             signal: Condvar::new(),
+            dropped: AtomicBool::new(false),
         })
     }
 
@@ -248,6 +262,10 @@ pub(crate) struct StreamSink<O> {
 }
 
 impl<O: Send + 'static> Deliver<O> for StreamSink<O> {
+    fn cancelled(&self) -> bool {
+        self.shared.dropped.load(Ordering::Acquire)
+    }
+
     fn deliver(self, outcome: ChunkOutcome<O>) {
         let mut arrived = self.shared.arrived.lock();
         if arrived.ordered {

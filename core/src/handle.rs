@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -58,6 +59,8 @@ impl<T> State<T> {
 pub(crate) struct Shared<T, P: ?Sized = ()> {
     state: Mutex<State<T>>,
     ready: Condvar,
+    /// Set by [`AsyncResult::cancel`]: work of this call that has not started is not started.
+    cancelled: AtomicBool,
     pub(crate) payload: P,
 }
 
@@ -72,7 +75,12 @@ pub(crate) type SharedRef<T> = SlabRc<Shared<T, dyn Payload>>;
 impl<T, P> Shared<T, P> {
     /// Pending state carrying `payload`.
     pub(crate) fn new(payload: P) -> Self {
-        Shared { state: Mutex::new(State { slot: Slot::Pending, extras: None }), ready: Condvar::new(), payload }
+        Shared {
+            state: Mutex::new(State { slot: Slot::Pending, extras: None }),
+            ready: Condvar::new(),
+            cancelled: AtomicBool::new(false),
+            payload,
+        }
     }
 }
 
@@ -93,9 +101,25 @@ impl<T> Completer<T> {
     pub(crate) fn complete(self, result: Result<T, Error>) {
         self.shared.complete(result);
     }
+
+    /// Whether the handle asked for the call's unstarted work to be dropped.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.shared.is_cancelled()
+    }
+
+    /// The handle's state, for a sink that must check [`is_cancelled`](Self::is_cancelled)
+    /// while another part of it owns the completer.
+    pub(crate) fn state(&self) -> SharedRef<T> {
+        self.shared.clone()
+    }
 }
 
 impl<T, P: ?Sized> Shared<T, P> {
+    /// Whether [`AsyncResult::cancel`] was called.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
     /// Runs the registered callbacks, then publishes `result` and wakes every waiter. Whoever
     /// calls this must do so once, as the one who completes the call (a [`Completer`], or the
     /// job that shares the allocation).
@@ -176,6 +200,30 @@ impl<T> std::fmt::Debug for AsyncResult<T> {
 }
 
 impl<T> AsyncResult<T> {
+    /// Asks the pool not to start what this call has not started yet. Those calls never run,
+    /// and the handle reports [`Error::Cancelled`] — once the pool has reached them, which it
+    /// does without running them; calls already running finish (a `map_async` whose chunks all
+    /// ran keeps its value). Returns whether the call was still unfinished. Python's
+    /// `AsyncResult` has no `cancel`; `concurrent.futures.Future.cancel` is the model.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parapool::prelude::*;
+    /// # #[parapool::task] fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
+    ///
+    /// let pool = Pool::thread(1)?;
+    /// let busy = pool.apply_async(nap, (200,), ())?; // keeps the only worker busy
+    /// let queued = pool.apply_async(nap, (1,), ())?;
+    /// assert!(queued.cancel());
+    /// assert!(matches!(queued.get(), Err(Error::Cancelled { .. }))); // it never ran
+    /// assert_eq!(busy.get()?, 200);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.shared.cancelled.store(true, Ordering::Release);
+        !self.ready()
+    }
+
     /// Whether the call has finished (successfully or not).
     pub fn ready(&self) -> bool {
         !matches!(self.shared.state.lock().slot, Slot::Pending)

@@ -113,6 +113,12 @@ pub(crate) trait Deliver<O>: Send + 'static {
     /// Delivers the outcome of calls that ran elsewhere, or that never ran.
     fn deliver(self, outcome: ChunkOutcome<O>);
 
+    /// Whether whoever waits for this outcome cancelled it (`AsyncResult::cancel`, a dropped
+    /// `Imap`): a chunk not yet started is then failed as cancelled instead of run or sent.
+    fn cancelled(&self) -> bool {
+        false
+    }
+
     /// Delivers the outcomes of `calls` calls that ran elsewhere, each read by `next` in call
     /// order (decoded as they are delivered: a sink that writes slots skips the vector).
     fn deliver_each(self, calls: usize, mut next: impl FnMut() -> Result<O, Error>)
@@ -488,6 +494,9 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
     }
 
     fn run(mut self: Box<Self>) {
+        if self.sink.as_ref().is_some_and(Deliver::cancelled) {
+            return self.fail(Error::Cancelled { task: T::NAME.to_owned() });
+        }
         // A lent range is gathered here, on the thread that runs the chunk.
         let items = self.take_items().into_run();
         let Some(sink) = self.sink.take() else { return };
@@ -504,6 +513,9 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
     }
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
+        if self.sink.as_ref().is_some_and(Deliver::cancelled) {
+            return Err(Error::Cancelled { task: T::NAME.to_owned() }); // the backend fails the job
+        }
         let kwargs = registry::encode(T::NAME, Side::Args, &*self.kwargs)?;
         // A first guess at the size (short strings, small numbers) saves most regrowing.
         let mut args = Vec::with_capacity(self.calls * 16);

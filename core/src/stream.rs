@@ -50,6 +50,14 @@ pub struct Imap<'k, T: Task, I> {
     pending_error: Option<Error>,
 }
 
+impl<T: Task, I> Drop for Imap<'_, T, I> {
+    /// Stops the stream: chunks not yet started are not started (they are failed as cancelled,
+    /// unseen), and the input is read no further.
+    fn drop(&mut self) {
+        self.shared.dropped.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
 impl<T: Task, I> std::fmt::Debug for Imap<'_, T, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Imap")
