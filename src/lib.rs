@@ -85,7 +85,8 @@
 #![warn(missing_debug_implementations)]
 
 pub use parapool_core::{
-    cpu_count, Args, AsyncResult, Error, Imap, IntoTaskCall, Pool, PoolBuilder, Result, Scope, Side, Task, TaskCall,
+    cpu_count, progress_fn, Args, AsyncResult, Error, Imap, IntoTaskCall, Pool, PoolBuilder, Progress, Result, Scope,
+    Side, Task, TaskCall,
 };
 pub use parapool_macros::{main, task};
 
@@ -151,6 +152,8 @@ pub mod book {
     pub struct Streaming;
     #[doc = include_str!("../book/src/async.md")]
     pub struct Async;
+    #[doc = include_str!("../book/src/progress.md")]
+    pub struct Progress;
     #[doc = include_str!("../book/src/errors.md")]
     pub struct Errors;
     #[doc = include_str!("../book/src/lifecycle.md")]

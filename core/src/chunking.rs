@@ -58,6 +58,24 @@ pub(crate) fn auto_chunksize(items: usize, workers: usize) -> usize {
     items.div_ceil(4 * workers).max(1)
 }
 
+/// How many updates, at least, a map with a progress hook makes: its automatic chunks are
+/// split to at most 1/`PROGRESS_STEPS` of the input.
+pub(crate) const PROGRESS_STEPS: usize = 64;
+
+/// `chunks` with every chunk longer than 1/[`PROGRESS_STEPS`] of the input split, in order, so
+/// progress moves smoothly even where the guided sizes start with large chunks.
+pub(crate) fn split_for_progress(chunks: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let len = chunks.last().map_or(0, |last| last.end);
+    let max = len.div_ceil(PROGRESS_STEPS).max(1);
+    chunks
+        .into_iter()
+        .flat_map(|range| {
+            let (start, end) = (range.start, range.end);
+            (start..end).step_by(max).map(move |from| from..(from + max).min(end))
+        })
+        .collect()
+}
+
 /// The chunk sizes of a stream of unknown length: 1, 2, 4, … up to [`STREAM_MAX_CHUNK`], so the
 /// first results arrive at once and long streams still amortize scheduling.
 pub(crate) fn stream_chunksize(chunks_so_far: usize) -> usize {
@@ -110,6 +128,16 @@ mod tests {
     fn one_worker_gets_one_chunk() {
         assert_eq!(auto_chunksize(1000, 1), 1000);
         assert_eq!(auto_chunksize(0, 1), 1);
+    }
+
+    #[test]
+    fn progress_splits_large_chunks_only() {
+        let split = split_for_progress(plan(1_000_000, 2, None));
+        assert!(split.iter().all(|r| r.len() <= 1_000_000 / PROGRESS_STEPS + 1));
+        assert!(split.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(split.last().map(|r| r.end), Some(1_000_000));
+        assert_eq!(split_for_progress(std::iter::once(0..3).collect()), vec![0..1, 1..2, 2..3]);
+        assert_eq!(split_for_progress(Vec::new()), Vec::<Range<usize>>::new());
     }
 
     #[test]

@@ -198,7 +198,11 @@ impl<F> Calls<'_, F> {
 }
 
 /// [`Deliver::run_chunk`]'s default: collect the values, then deliver.
-fn run_collecting<O, A, F: FnMut(A) -> O>(sink: impl Deliver<O>, items: RunItems<A>, mut calls: Calls<'_, F>) {
+pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
+    sink: impl Deliver<O>,
+    items: RunItems<A>,
+    mut calls: Calls<'_, F>,
+) {
     let mut failures = Vec::new();
     let values = match items {
         RunItems::Owned(items) => {

@@ -15,6 +15,7 @@ use crate::input::{CallInput, Single, Starred};
 use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Job};
 use crate::lifecycle::{Lifecycle, Stage, Submitting};
 use crate::panic::{install_hook, payload_message};
+use crate::progress::{Counted, ProgressState};
 use crate::scope::{run_scoped, ScopeState, ScopeToken};
 use crate::slots::InputBuffer;
 use crate::stream::Imap;
@@ -180,6 +181,13 @@ impl PoolInner {
         if call.chunksize == Some(0) {
             return Err(Error::ZeroChunksize);
         }
+        let hook = call.progress;
+        // With a progress hook, automatic chunks are split so that the count moves smoothly.
+        let for_progress = |chunks| match (&hook, call.chunksize) {
+            (Some(_), None) => chunking::split_for_progress(chunks),
+            _ => chunks,
+        };
+        let start_progress = |total: usize| hook.clone().map(|hook| ProgressState::start(hook.0, Some(total as u64)));
         let kwargs = Arc::new(call.kwargs);
         let token = || scope.map(ScopeToken::new);
         let (handle, completer) = pending();
@@ -188,10 +196,11 @@ impl PoolInner {
         let args = match M::lend(args) {
             Err(args) => args,
             Ok(slice) => {
-                let chunks = chunking::plan_filled(slice.len(), self.workers(), call.chunksize);
+                let chunks = for_progress(chunking::plan_filled(slice.len(), self.workers(), call.chunksize));
                 let items = chunks.iter().map(|range| CallItems::Lent(slice, range.clone())).collect();
+                let progress = start_progress(slice.len());
                 // SAFETY: the caller's guarantee.
-                unsafe { self.submit_chunks::<T, M>(chunks, items, &kwargs, completer, token)? };
+                unsafe { self.submit_chunks::<T, M>(chunks, items, &kwargs, completer, &progress, token)? };
                 return Ok(handle);
             }
         };
@@ -202,11 +211,12 @@ impl PoolInner {
             _ => None,
         };
         if let Some(len) = promised.filter(|_| !is_vec_iter::<I>()) {
-            let chunks = chunking::plan_filled(len, self.workers(), call.chunksize);
+            let chunks = for_progress(chunking::plan_filled(len, self.workers(), call.chunksize));
             if chunks.len() > 1 {
                 let collector = SlotCollector::new(len, chunks.clone(), completer);
+                let progress = start_progress(len);
                 // SAFETY: the caller's guarantee.
-                unsafe { self.submit_filling::<T, M>(args, chunks, &kwargs, &collector, token)? };
+                unsafe { self.submit_filling::<T, M>(args, chunks, &kwargs, &collector, &progress, token)? };
                 return Ok(handle);
             }
         }
@@ -222,7 +232,8 @@ impl PoolInner {
             };
             return Err(Error::InputPanicked { message });
         }
-        let chunks = chunking::plan(len, self.workers(), call.chunksize);
+        let chunks = for_progress(chunking::plan(len, self.workers(), call.chunksize));
+        let progress = start_progress(len);
         // One chunk keeps the vector (collected in place); several share it, each a range.
         let items = match chunks.len() {
             0 => Vec::new(),
@@ -230,7 +241,7 @@ impl PoolInner {
             _ => InputBuffer::split(args, &chunks).into_iter().map(CallItems::Range).collect(),
         };
         // SAFETY: the caller's guarantee.
-        unsafe { self.submit_chunks::<T, M>(chunks, items, &kwargs, completer, token)? };
+        unsafe { self.submit_chunks::<T, M>(chunks, items, &kwargs, completer, &progress, token)? };
         Ok(handle)
     }
 
@@ -247,6 +258,7 @@ impl PoolInner {
         items: Vec<CallItems<M::Item>>,
         kwargs: &Arc<T::Kwargs<'k>>,
         completer: Completer<Vec<T::Output>>,
+        progress: &Option<Arc<ProgressState>>,
         token: impl Fn() -> Option<ScopeToken>,
     ) -> Result<(), Error> {
         debug_assert_eq!(chunks.len(), items.len(), "one job per chunk");
@@ -259,7 +271,7 @@ impl PoolInner {
             // SAFETY (both): the caller's guarantee.
             1 => self.submit_job(unsafe {
                 let items = items.into_iter().next().expect("one chunk, one job");
-                new_job::<T, M, _>(items, Arc::clone(kwargs), WholeMapSink(completer), token())
+                new_job::<T, M, _>(items, Arc::clone(kwargs), Counted::new(WholeMapSink(completer), progress), token())
             }),
             _ => {
                 let collector = SlotCollector::new(len, chunks, completer);
@@ -267,7 +279,12 @@ impl PoolInner {
                     .into_iter()
                     .enumerate()
                     .map(|(index, items)| unsafe {
-                        new_job::<T, M, _>(items, Arc::clone(kwargs), collector.sink(index), token())
+                        new_job::<T, M, _>(
+                            items,
+                            Arc::clone(kwargs),
+                            Counted::new(collector.sink(index), progress),
+                            token(),
+                        )
                     })
                     .collect();
                 self.submit_batch(jobs)
@@ -290,6 +307,7 @@ impl PoolInner {
         chunks: Vec<std::ops::Range<usize>>,
         kwargs: &Arc<T::Kwargs<'k>>,
         collector: &Arc<SlotCollector<T::Output>>,
+        progress: &Option<Arc<ProgressState>>,
         token: impl Fn() -> Option<ScopeToken>,
     ) -> Result<(), Error> {
         let len = chunks.last().map_or(0, |last| last.end);
@@ -310,7 +328,8 @@ impl PoolInner {
                 Ok(()) => {
                     // SAFETY: the caller's guarantee.
                     let job = unsafe {
-                        new_job::<T, M, _>(CallItems::Owned(items), Arc::clone(kwargs), collector.sink(index), token())
+                        let sink = Counted::new(collector.sink(index), progress);
+                        new_job::<T, M, _>(CallItems::Owned(items), Arc::clone(kwargs), sink, token())
                     };
                     match self.submit_batch(vec![job]) {
                         Ok(()) => continue,
@@ -339,7 +358,8 @@ impl PoolInner {
                 // handle nobody holds) and frees what the submitted chunks made.
                 for (index, range) in chunks.iter().enumerate().skip(first) {
                     if !(index == first && matches!(error, Error::Closed)) {
-                        collector.sink(index).deliver(ChunkOutcome::all_failed(range.len(), error.clone()));
+                        let sink = Counted::new(collector.sink(index), progress);
+                        sink.deliver(ChunkOutcome::all_failed(range.len(), error.clone()));
                     }
                 }
                 Err(error)

@@ -9,13 +9,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::backend::param::{ArgOf, Param};
-use crate::chunking::{auto_chunksize, stream_chunksize};
+use crate::chunking::{auto_chunksize, stream_chunksize, PROGRESS_STEPS};
 use crate::collect::StreamShared;
 use crate::error::Error;
 use crate::input::Single;
 use crate::job::{CallItems, ChunkResults};
 use crate::panic::payload_message;
 use crate::pool::PoolInner;
+use crate::progress::{Counted, ProgressState};
 use crate::scope::ScopeState;
 use crate::task::{Task, TaskCall};
 
@@ -48,6 +49,11 @@ pub struct Imap<'k, T: Task, I> {
     consumed: usize,
     current: Option<ChunkResults<T::Output>>,
     pending_error: Option<Error>,
+    /// The number of items, when the input's size hint is exact.
+    total: Option<usize>,
+    /// Results handed out so far.
+    yielded: usize,
+    progress: Option<Arc<ProgressState>>,
 }
 
 impl<T: Task, I> Drop for Imap<'_, T, I> {
@@ -55,6 +61,9 @@ impl<T: Task, I> Drop for Imap<'_, T, I> {
     /// unseen), and the input is read no further.
     fn drop(&mut self) {
         self.shared.dropped.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
     }
 }
 
@@ -89,10 +98,17 @@ where
         scope: Option<&Arc<ScopeState>>,
     ) -> Self {
         let workers = pool.workers();
-        let fixed_chunksize = call.chunksize.or_else(|| match input.size_hint() {
-            (low, Some(high)) if low == high => Some(auto_chunksize(low, workers)),
+        let total = match input.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
             _ => None,
-        });
+        };
+        let progress = call.progress.map(|hook| ProgressState::start(hook.0, total.map(|n| n as u64)));
+        // With a progress hook, automatic chunks are capped so that the count moves smoothly.
+        let cap = |size: usize, len: usize| match progress {
+            Some(_) => size.min(len.div_ceil(PROGRESS_STEPS).max(1)),
+            None => size,
+        };
+        let fixed_chunksize = call.chunksize.or_else(|| total.map(|len| cap(auto_chunksize(len, workers), len)));
         let pending_error = match call.chunksize {
             Some(0) => Some(Error::ZeroChunksize),
             _ => None,
@@ -109,6 +125,9 @@ where
             consumed: 0,
             current: None,
             pending_error,
+            total,
+            yielded: 0,
+            progress,
         }
     }
 
@@ -140,7 +159,7 @@ where
             if chunk.is_empty() {
                 continue;
             }
-            let sink = self.shared.sink(self.submitted);
+            let sink = Counted::new(self.shared.sink(self.submitted), &self.progress);
             let kwargs = Arc::clone(&self.kwargs);
             // SAFETY: the items and keyword arguments are `'static`, or `scope` outlives them
             // (`Imap::new`'s contract).
@@ -175,16 +194,32 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(result) = self.current.as_mut().and_then(Iterator::next) {
+                self.yielded += 1;
                 return Some(result);
             }
             self.current = None;
             self.fill_window();
             if self.submitted == self.consumed {
+                if let Some(progress) = &self.progress {
+                    progress.finish();
+                }
                 return self.pending_error.take().map(Err);
             }
             let outcome = self.shared.next_chunk(self.consumed);
             self.consumed += 1;
             self.current = Some(outcome.into_results());
+        }
+    }
+
+    /// Exact when the input's size hint is (so `len()` works, and progress bars know the
+    /// total): one result per item.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self.total {
+            Some(total) if self.pending_error.is_none() => {
+                let left = total.saturating_sub(self.yielded);
+                (left, Some(left))
+            }
+            _ => (0, None),
         }
     }
 }
