@@ -19,7 +19,8 @@ for crate in parapool parapool-core parapool-backends parapool-macros; do
   actual=$(mktemp)
   # -s leaves out blanket impls (`impl<T> From<T> for T` and the like); auto traits stay listed,
   # so losing `Send` or `Sync` is a visible change.
-  CARGO_TARGET_DIR=target/public-api cargo +nightly public-api -p "${crate}" -s --color never >"${actual}" 2>/dev/null
+  # --all-features: the optional features' API is listed (and reviewed) too.
+  CARGO_TARGET_DIR=target/public-api cargo +nightly public-api -p "${crate}" -s --all-features --color never >"${actual}" 2>/dev/null
   if [ "${bless}" = "--bless" ]; then
     mv "${actual}" "${listing}"
     echo "wrote ${listing} ($(wc -l <"${listing}") lines)"

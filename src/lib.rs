@@ -78,12 +78,16 @@
 //!
 //! ## Cargo features
 //!
-//! None yet: every backend above is always built.
+//! - `futures`: `Imap::into_stream()` makes an `imap` a `futures::Stream` (`ImapStream`).
+//!
+//! Every backend above is always built.
 //!
 //! The tutorial is the book in `book/` (`mdbook serve book`).
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(feature = "futures")]
+pub use parapool_core::ImapStream;
 pub use parapool_core::{
     cpu_count, progress_fn, Args, AsyncResult, Error, Imap, IntoTaskCall, Pool, PoolBuilder, Progress, Result, Scope,
     Side, Task, TaskCall,

@@ -198,12 +198,19 @@ pub(crate) struct Arrived<O> {
     by_index: BTreeMap<usize, ChunkOutcome<O>>,
     in_completion_order: VecDeque<ChunkOutcome<O>>,
     ordered: bool,
+    /// The task polling the stream as a `futures::Stream`, woken when a chunk arrives.
+    waker: Option<std::task::Waker>,
 }
 
 impl<O: Send + 'static> StreamShared<O> {
     pub(crate) fn new(ordered: bool) -> Arc<Self> {
         Arc::new(StreamShared {
-            arrived: Mutex::new(Arrived { by_index: BTreeMap::new(), in_completion_order: VecDeque::new(), ordered }),
+            arrived: Mutex::new(Arrived {
+                by_index: BTreeMap::new(),
+                in_completion_order: VecDeque::new(),
+                ordered,
+                waker: None,
+            }),
             signal: Condvar::new(),
             dropped: AtomicBool::new(false),
         })
@@ -211,6 +218,18 @@ impl<O: Send + 'static> StreamShared<O> {
 
     pub(crate) fn sink(self: &Arc<Self>, index: usize) -> StreamSink<O> {
         StreamSink { shared: Arc::clone(self), index }
+    }
+
+    /// Chunk `index` (ordered) or any chunk (unordered) if it has arrived; otherwise `waker` is
+    /// woken when one arrives. Never blocks: the `futures::Stream` side of an `Imap`.
+    #[cfg_attr(not(feature = "futures"), allow(dead_code))]
+    pub(crate) fn poll_chunk(&self, index: usize, waker: &std::task::Waker) -> Option<ChunkOutcome<O>> {
+        let mut arrived = self.arrived.lock();
+        let outcome = arrived.take(index);
+        if outcome.is_none() {
+            arrived.waker = Some(waker.clone());
+        }
+        outcome
     }
 
     /// Blocks for chunk `index` (ordered) or for any chunk (unordered). On a worker of the thread
@@ -273,7 +292,11 @@ impl<O: Send + 'static> Deliver<O> for StreamSink<O> {
         } else {
             arrived.in_completion_order.push_back(outcome);
         }
+        let waker = arrived.waker.take();
         drop(arrived);
         self.shared.signal.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }

@@ -33,6 +33,8 @@ pub use pool::{cpu_count, Pool, PoolBuilder};
 pub use progress::{progress_fn, Progress};
 pub use scope::Scope;
 pub use stream::Imap;
+#[cfg(feature = "futures")]
+pub use stream::ImapStream;
 pub use task::{Args, IntoTaskCall, Task, TaskCall};
 
 /// What macros (`#[task]`, [`register_backend!`](backend::register_backend)) expand to; not a

@@ -56,6 +56,10 @@ pub struct Imap<'k, T: Task, I> {
     progress: Option<Arc<ProgressState>>,
 }
 
+/// An `Imap` never pins what it holds (results wait in heap-allocated vectors), so it is `Unpin`
+/// whenever its input is, whatever the task's output type.
+impl<T: Task, I: Unpin> Unpin for Imap<'_, T, I> {}
+
 impl<T: Task, I> Drop for Imap<'_, T, I> {
     /// Stops the stream: chunks not yet started are not started (they are failed as cancelled,
     /// unseen), and the input is read no further.
@@ -221,5 +225,91 @@ where
             }
             _ => (0, None),
         }
+    }
+}
+
+/// An [`Imap`] as a [`futures_core::Stream`] (the `futures` feature): made by
+/// [`Imap::into_stream`]. `poll_next` never blocks on a result — it registers the task's waker,
+/// woken when a chunk arrives — so the stream may be polled on an async runtime's thread. (A
+/// separate type, because a type that is both an `Iterator` and a `Stream` makes `.map(..)` and
+/// `.next()` ambiguous.)
+#[cfg(feature = "futures")]
+#[must_use = "a stream does nothing unless polled"]
+pub struct ImapStream<'k, T: Task, I>(Imap<'k, T, I>);
+
+#[cfg(feature = "futures")]
+impl<T: Task, I> std::fmt::Debug for ImapStream<'_, T, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ImapStream").field(&self.0).finish()
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<'k, T, F, I> Imap<'k, T, I>
+where
+    T: Task<Params = (F,)>,
+    F: Param,
+    I: Iterator + Unpin,
+    I::Item: ArgOf<F>,
+{
+    /// This stream as a [`futures_core::Stream`] (the `futures` feature), for async code.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u64) -> u64 { 2 * x }
+    /// use futures::StreamExt;
+    /// use parapool::prelude::*;
+    ///
+    /// let pool = Pool::thread(2)?;
+    /// let stream = pool.imap(double, 1..=4).into_stream();
+    /// let doubled: Vec<u64> = futures::executor::block_on(stream.map(Result::unwrap).collect());
+    /// assert_eq!(doubled, vec![2, 4, 6, 8]);
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn into_stream(self) -> ImapStream<'k, T, I> {
+        ImapStream(self)
+    }
+}
+
+#[cfg(feature = "futures")]
+impl<T, F, I> futures_core::Stream for ImapStream<'_, T, I>
+where
+    T: Task<Params = (F,)>,
+    F: Param,
+    I: Iterator + Unpin,
+    I::Item: ArgOf<F>,
+{
+    type Item = Result<T::Output, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut self.get_mut().0;
+        loop {
+            if let Some(result) = this.current.as_mut().and_then(Iterator::next) {
+                this.yielded += 1;
+                return Poll::Ready(Some(result));
+            }
+            this.current = None;
+            this.fill_window();
+            if this.submitted == this.consumed {
+                if let Some(progress) = &this.progress {
+                    progress.finish();
+                }
+                return Poll::Ready(this.pending_error.take().map(Err));
+            }
+            match this.shared.poll_chunk(this.consumed, cx.waker()) {
+                Some(outcome) => {
+                    this.consumed += 1;
+                    this.current = Some(outcome.into_results());
+                }
+                None => return Poll::Pending,
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        Iterator::size_hint(&self.0)
     }
 }
