@@ -15,7 +15,11 @@ pub const BACKENDS: &[&str] = &[
     "serde-loopback", // a third-party backend (below) that sends every call through the codec
     "thread",
     "process",
+    "counting", // a third-party backend from another crate (examples/counting-backend), wrapping thread
 ];
+
+// Links the third-party backend's crate, so its registration is in every test binary.
+use parapool_counting_backend as _;
 
 /// A pool on `backend` with two workers (backends that have workers).
 pub fn pool(backend: &str) -> Pool {
