@@ -79,6 +79,7 @@
 //! ## Cargo features
 //!
 //! - `futures`: `Imap::into_stream()` makes an `imap` a `futures::Stream` (`ImapStream`).
+//! - `tracing`: spans and events (target `parapool`) for pools, workers and jobs.
 //!
 //! Every backend above is always built.
 //!

@@ -9,6 +9,14 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+/// A `tracing` event when the `tracing` feature is on; nothing otherwise.
+macro_rules! trace_event {
+    ($($event:tt)*) => {
+        #[cfg(feature = "tracing")]
+        ::tracing::event!(target: "parapool", $($event)*);
+    };
+}
+
 pub mod inline;
 pub mod process;
 pub mod thread;

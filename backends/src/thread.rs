@@ -34,8 +34,11 @@ impl ThreadBackend {
         let threads = WorkerThreads::new();
         for (index, queue) in queues.into_iter().enumerate() {
             let scheduler_for_worker = Arc::clone(&scheduler);
-            let spawned =
-                threads.spawn(format!("parapool-worker-{index}"), move || scheduler_for_worker.run_worker(queue));
+            let spawned = threads.spawn(format!("parapool-worker-{index}"), move || {
+                trace_event!(tracing::Level::DEBUG, backend = "thread", worker = index, "worker started");
+                scheduler_for_worker.run_worker(queue);
+                trace_event!(tracing::Level::DEBUG, backend = "thread", worker = index, "worker exited");
+            });
             if let Err(e) = spawned {
                 scheduler.stop(Shutdown::Terminate);
                 threads.join_all();

@@ -366,15 +366,18 @@ impl Job {
     /// claimed (its handle was dropped), delivered here — is contained, so it cannot end the
     /// backend's thread (which once left a thread pool without workers).
     pub fn run(self) {
+        let _span = trace_span!(tracing::Level::DEBUG, "job", task = self.task_name(), calls = self.calls());
         contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.run(),
             JobKind::Shared(job) => job.run(),
-        })
+        });
+        trace_event!(tracing::Level::TRACE, "job ran");
     }
 
     /// Completes every call with `error` without running it (a lost worker, a terminated pool).
     /// Panics are contained as in [`run`](Self::run).
     pub fn fail(self, error: Error) {
+        trace_event!(tracing::Level::DEBUG, task = self.task_name(), calls = self.calls(), %error, "job failed");
         contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.fail(error),
             JobKind::Shared(job) => job.fail(error),
@@ -399,6 +402,13 @@ impl Job {
     /// Missing outcomes (fewer than [`Job::calls`]) complete with an [`Error::Backend`] error.
     /// Panics are contained as in [`run`](Self::run).
     pub fn complete_encoded(self, outcomes: &[u8]) {
+        trace_event!(
+            tracing::Level::TRACE,
+            task = self.task_name(),
+            calls = self.calls(),
+            bytes = outcomes.len(),
+            "job completed remotely"
+        );
         contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.complete_encoded(outcomes),
             JobKind::Shared(job) => job.complete_encoded(outcomes),

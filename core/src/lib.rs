@@ -8,6 +8,26 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+/// A `tracing` event when the `tracing` feature is on; nothing otherwise.
+macro_rules! trace_event {
+    ($($event:tt)*) => {
+        #[cfg(feature = "tracing")]
+        ::tracing::event!(target: "parapool", $($event)*);
+    };
+}
+
+/// A `tracing` span, entered until the guard drops, when the `tracing` feature is on; a unit
+/// guard otherwise.
+macro_rules! trace_span {
+    ($($span:tt)*) => {{
+        #[cfg(feature = "tracing")]
+        let guard = ::tracing::span!(target: "parapool", $($span)*).entered();
+        #[cfg(not(feature = "tracing"))]
+        let guard = ();
+        guard
+    }};
+}
+
 mod apply;
 pub mod backend;
 mod chunking;

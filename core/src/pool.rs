@@ -83,6 +83,12 @@ impl PoolInner {
     /// calls as they drop).
     fn submit_batch(&self, jobs: Vec<Job>) -> Result<(), Error> {
         let _open = self.open()?;
+        trace_event!(
+            tracing::Level::TRACE,
+            jobs = jobs.len(),
+            task = jobs.first().map(Job::task_name),
+            "jobs submitted"
+        );
         self.backend.submit_batch(jobs);
         Ok(())
     }
@@ -91,6 +97,7 @@ impl PoolInner {
     /// drops).
     fn submit_job(&self, job: Job) -> Result<(), Error> {
         let _open = self.open()?;
+        trace_event!(tracing::Level::TRACE, task = job.task_name(), calls = job.calls(), "job submitted");
         self.backend.submit(job);
         Ok(())
     }
@@ -371,7 +378,9 @@ impl PoolInner {
     /// `join` drains the queue must reach the backend at once, and the backend's contract allows
     /// concurrent and repeated calls.
     fn stop_backend(&self, mode: Shutdown) {
+        trace_event!(tracing::Level::DEBUG, backend = self.backend.name(), mode = ?mode, "pool stopping");
         self.backend.shutdown(mode);
+        trace_event!(tracing::Level::DEBUG, backend = self.backend.name(), mode = ?mode, "pool stopped");
     }
 }
 
@@ -392,6 +401,7 @@ impl Pool {
     /// ```
     pub fn with_backend(backend: Box<dyn Backend>) -> Pool {
         install_hook();
+        trace_event!(tracing::Level::INFO, backend = backend.name(), workers = backend.workers(), "pool started");
         Pool { inner: Arc::new(PoolInner { backend, lifecycle: Lifecycle::new() }) }
     }
 

@@ -181,6 +181,7 @@ impl Conn {
         let spawned = spawn_worker(&shared.exe, &shared.args, &shared.token, shared.options.max_frame)
             .map_err(|e| backend_error(format!("starting worker {index} ({}): {e}", shared.exe.display())))?;
         let pid = spawned.pid;
+        trace_event!(tracing::Level::DEBUG, backend = "process", worker = index, pid, "worker process started");
         let link = Arc::new(Link {
             index,
             pid,
@@ -334,6 +335,12 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
         Some(broken) => format!("{broken}; the worker {status}"),
         None => status,
     };
+    let held_jobs = link.state.lock().in_flight.len();
+    if held_jobs > 0 && !shared.terminating() {
+        trace_event!(tracing::Level::WARN, backend = "process", worker = link.index, pid = link.pid, cause = %cause, held_jobs, "worker lost");
+    } else {
+        trace_event!(tracing::Level::DEBUG, backend = "process", worker = link.index, pid = link.pid, cause = %cause, "worker process exited");
+    }
     let held = {
         let mut state = link.state.lock();
         state.lost = true;
