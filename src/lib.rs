@@ -80,6 +80,7 @@
 //!
 //! - `futures`: `Imap::into_stream()` makes an `imap` a `futures::Stream` (`ImapStream`).
 //! - `tracing`: spans and events (target `parapool`) for pools, workers and jobs.
+//! - `indicatif`: an `indicatif::ProgressBar` is a `Progress` (`task.progress(Arc::new(bar))`).
 //!
 //! Every backend above is always built.
 //!

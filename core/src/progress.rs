@@ -56,6 +56,38 @@ pub trait Progress: Send + Sync + 'static {
     fn finish(&self) {}
 }
 
+/// With the `indicatif` feature, an [`indicatif::ProgressBar`] is a [`Progress`]: its length is
+/// set from the call's total, it moves as calls complete, and it is finished at the end.
+///
+/// ```
+/// # #[parapool::task] fn double(x: u64) -> u64 { 2 * x }
+/// use std::sync::Arc;
+/// use parapool::prelude::*;
+///
+/// let pool = Pool::thread(2)?;
+/// let bar = indicatif::ProgressBar::hidden(); // ProgressBar::new(0) draws on the terminal
+/// pool.map(double.progress(Arc::new(bar.clone())), 0..1_000)?;
+/// assert_eq!((bar.position(), bar.length()), (1_000, Some(1_000)));
+/// assert!(bar.is_finished());
+/// # Ok::<(), parapool::Error>(())
+/// ```
+#[cfg(feature = "indicatif")]
+impl Progress for indicatif::ProgressBar {
+    fn start(&self, total: Option<u64>) {
+        if let Some(total) = total {
+            self.set_length(total);
+        }
+    }
+
+    fn advance(&self, done: u64, _failed: u64) {
+        self.inc(done);
+    }
+
+    fn finish(&self) {
+        indicatif::ProgressBar::finish(self);
+    }
+}
+
 /// A [`Progress`] from a closure called with `(done, total)` after each advance: calls
 /// completed so far, and the total when known.
 ///
