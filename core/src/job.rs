@@ -36,6 +36,19 @@ impl<O> ChunkOutcome<O> {
         ChunkOutcome { values: Vec::new(), failures: (0..calls).map(|i| (i, error.clone())).collect() }
     }
 
+    /// The outcome of `calls` calls, each read by `next` in call order.
+    pub(crate) fn read(calls: usize, mut next: impl FnMut() -> Result<O, Error>) -> Self {
+        let mut values = Vec::with_capacity(calls);
+        let mut failures = Vec::new();
+        for i in 0..calls {
+            match next() {
+                Ok(value) => values.push(value),
+                Err(error) => failures.push((i, error)),
+            }
+        }
+        ChunkOutcome { values, failures }
+    }
+
     /// The per-call results, in call order.
     pub(crate) fn into_results(self) -> ChunkResults<O> {
         ChunkResults { next: 0, values: self.values.into_iter(), failures: self.failures.into_iter().peekable() }
@@ -121,19 +134,11 @@ pub(crate) trait Deliver<O>: Send + 'static {
 
     /// Delivers the outcomes of `calls` calls that ran elsewhere, each read by `next` in call
     /// order (decoded as they are delivered: a sink that writes slots skips the vector).
-    fn deliver_each(self, calls: usize, mut next: impl FnMut() -> Result<O, Error>)
+    fn deliver_each(self, calls: usize, next: impl FnMut() -> Result<O, Error>)
     where
         Self: Sized,
     {
-        let mut values = Vec::with_capacity(calls);
-        let mut failures = Vec::new();
-        for i in 0..calls {
-            match next() {
-                Ok(value) => values.push(value),
-                Err(error) => failures.push((i, error)),
-            }
-        }
-        self.deliver(ChunkOutcome { values, failures });
+        self.deliver(ChunkOutcome::read(calls, next));
     }
 
     /// Runs the calls and delivers their outcome. By default the values are collected into a
@@ -366,6 +371,7 @@ impl Job {
     /// claimed (its handle was dropped), delivered here — is contained, so it cannot end the
     /// backend's thread (which once left a thread pool without workers).
     pub fn run(self) {
+        #[allow(clippy::let_unit_value)] // a unit guard without the `tracing` feature
         let _span = trace_span!(tracing::Level::DEBUG, "job", task = self.task_name(), calls = self.calls());
         contain(|| match self.into_kind() {
             JobKind::Chunk(job) => job.run(),

@@ -216,18 +216,7 @@ impl<O: Send + 'static, D: Deliver<O>> Deliver<O> for Counted<D> {
     fn deliver_each(self, calls: usize, next: impl FnMut() -> Result<O, Error>) {
         match self.progress {
             None => self.inner.deliver_each(calls, next),
-            Some(_) => {
-                let mut next = next;
-                let mut values = Vec::with_capacity(calls);
-                let mut failures = Vec::new();
-                for i in 0..calls {
-                    match next() {
-                        Ok(value) => values.push(value),
-                        Err(error) => failures.push((i, error)),
-                    }
-                }
-                self.deliver(ChunkOutcome { values, failures });
-            }
+            Some(_) => self.deliver(ChunkOutcome::read(calls, next)),
         }
     }
 

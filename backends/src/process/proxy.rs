@@ -335,12 +335,7 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
         Some(broken) => format!("{broken}; the worker {status}"),
         None => status,
     };
-    let held_jobs = link.state.lock().in_flight.len();
-    if held_jobs > 0 && !shared.terminating() {
-        trace_event!(tracing::Level::WARN, backend = "process", worker = link.index, pid = link.pid, cause = %cause, held_jobs, "worker lost");
-    } else {
-        trace_event!(tracing::Level::DEBUG, backend = "process", worker = link.index, pid = link.pid, cause = %cause, "worker process exited");
-    }
+
     let held = {
         let mut state = link.state.lock();
         state.lost = true;
@@ -348,6 +343,13 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     };
     link.changed.notify_all();
     let terminating = shared.terminating();
+    #[cfg(feature = "tracing")]
+    if !held.is_empty() && !terminating {
+        let held_jobs = held.len();
+        trace_event!(tracing::Level::WARN, backend = "process", worker = link.index, pid = link.pid, cause = %cause, held_jobs, "worker lost");
+    } else {
+        trace_event!(tracing::Level::DEBUG, backend = "process", worker = link.index, pid = link.pid, cause = %cause, "worker process exited");
+    }
     for (_, mut job) in held {
         let task = job.task_name().to_owned();
         if terminating {
