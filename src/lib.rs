@@ -91,8 +91,8 @@
 #[cfg(feature = "futures")]
 pub use parapool_core::ImapStream;
 pub use parapool_core::{
-    cpu_count, progress_fn, Args, AsyncResult, Error, Imap, IntoTaskCall, Pool, PoolBuilder, Progress, Result, Scope,
-    Side, Task, TaskCall,
+    cpu_count, progress_fn, Args, AsyncResult, CallStats, Error, Imap, IntoTaskCall, Pool, PoolBuilder, PoolStats,
+    Progress, Result, Scope, Side, Task, TaskCall,
 };
 pub use parapool_macros::{main, task};
 

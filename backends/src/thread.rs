@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{check_workers, Backend, BackendConfig, Job, Shutdown, WorkerThreads};
+use parapool_core::backend::{check_workers, Backend, BackendConfig, BackendStats, Job, Shutdown, WorkerThreads};
 use parapool_core::Error;
 
 /// Worker threads on a work-stealing scheduler.
@@ -64,6 +64,14 @@ impl Backend for ThreadBackend {
 
     fn submit_batch(&self, jobs: Vec<Job>) {
         self.scheduler.submit_batch(jobs);
+    }
+
+    /// The scheduler's statistics; every worker thread was started once, and none is ever lost
+    /// (a task's panic is caught in the job).
+    fn stats(&self) -> BackendStats {
+        let mut stats = self.scheduler.stats();
+        stats.workers_started = stats.workers.len() as u64;
+        stats
     }
 
     /// Stops the workers and joins them. Safe to call from several threads at once (a

@@ -3,6 +3,7 @@
 //! lets go.
 
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -13,6 +14,7 @@ use crate::job::{Job, SharedJob};
 use crate::panic::catch_task_panic;
 use crate::scope::ScopeToken;
 use crate::slab::{CellBox, SlabRc};
+use crate::stats::CallCounters;
 use crate::task::{Args, Task};
 
 /// The call, until someone takes it to run, fail or send it: whoever takes it completes the
@@ -23,7 +25,12 @@ use crate::task::{Args, Task};
 /// dropped after completing; a handle that outlives the call keeps only an empty `call`.
 pub(crate) struct ApplyCall<'a, T: Task> {
     call: Mutex<Option<Pending<'a, T>>>,
+    /// The pool's call counts. Held by the cell, not by the pending call, so the reference is
+    /// usually released where the cell is (by the caller, with its handle), not on the worker.
+    counters: Arc<CallCounters>,
 }
+
+impl<T: Task> Payload for ApplyCall<'_, T> {}
 
 struct Pending<'a, T: Task> {
     args: Args<'a, T>,
@@ -43,10 +50,11 @@ type ApplyCell<'a, T> = Shared<<T as Task>::Output, ApplyCall<'a, T>>;
 pub(crate) unsafe fn apply_job<'a, T: Task>(
     args: Args<'a, T>,
     kwargs: T::Kwargs<'a>,
+    counters: Arc<CallCounters>,
     scope: Option<ScopeToken>,
 ) -> (AsyncResult<T::Output>, Job) {
-    let cell: SlabRc<ApplyCell<'a, T>> =
-        SlabRc::new(Shared::new(ApplyCall { call: Mutex::new(Some(Pending { args, kwargs, scope })) }));
+    let pending = Mutex::new(Some(Pending { args, kwargs, scope }));
+    let cell: SlabRc<ApplyCell<'a, T>> = SlabRc::new(Shared::new(ApplyCall { call: pending, counters }));
     // SAFETY (both): the closure returns its argument, unsized, with the lifetime `'a` erased from
     // the trait object (same layout and vtable). That is sound by the caller's guarantee above:
     // the handle may outlive `'a`, but by then `call` is `None`, and dropping it reads nothing
@@ -84,6 +92,7 @@ impl<T: Task> SharedJob for ApplyCell<'_, T> {
         }
         if let Some(Pending { args, kwargs, scope }) = take::<T>(self) {
             let result = catch_task_panic(T::NAME, || T::call(args, kwargs));
+            self.payload.counters.ended(1, usize::from(result.is_err()));
             self.complete(result);
             drop(scope);
         }
@@ -92,6 +101,7 @@ impl<T: Task> SharedJob for ApplyCell<'_, T> {
     fn fail(&self, error: Error) {
         if let Some(Pending { args, kwargs, scope }) = take::<T>(self) {
             drop((args, kwargs));
+            self.payload.counters.all_failed(1, &error);
             self.complete(Err(error));
             drop(scope);
         }
@@ -113,6 +123,7 @@ impl<T: Task> SharedJob for ApplyCell<'_, T> {
         let Some(Pending { args, kwargs, scope }) = take::<T>(self) else { return };
         drop((args, kwargs));
         let result = T::read_output(&mut wire::Reader::new(outcomes));
+        self.payload.counters.ended(1, usize::from(result.is_err()));
         self.complete(result);
         drop(scope);
     }

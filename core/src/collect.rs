@@ -11,7 +11,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::backend::scheduler;
 use crate::error::Error;
 use crate::handle::{Completer, SharedRef};
-use crate::job::{Calls, ChunkOutcome, Deliver, RunItems};
+use crate::job::{Calls, ChunkOutcome, Deliver, Ended, RunItems};
 use crate::slots::OutputSlots;
 
 /// `map_async` in one chunk: the chunk's outcome is the call's result (and its values vector,
@@ -23,7 +23,8 @@ impl<O: Send + 'static> Deliver<O> for WholeMapSink<O> {
         self.0.is_cancelled()
     }
 
-    fn deliver(self, outcome: ChunkOutcome<O>) {
+    fn deliver(self, outcome: ChunkOutcome<O>, ended: Ended<'_>) {
+        ended.count(outcome.failures.len());
         self.0.complete(match outcome.failures.into_iter().next() {
             Some((_, error)) => Err(error),
             None => Ok(outcome.values),
@@ -57,6 +58,7 @@ impl<O: Send + 'static> SlotCollector<O> {
     /// A collector for values in the given chunks, which tile `0..items`.
     pub(crate) fn new(items: usize, chunks: Vec<Range<usize>>, completer: Completer<Vec<O>>) -> Arc<Self> {
         let slots = OutputSlots::new(items);
+        completer.set_total(items);
         Arc::new(SlotCollector {
             writer: SlotWriter(slots.as_mut_ptr()),
             slots: Mutex::new(Some(slots)),
@@ -75,7 +77,9 @@ impl<O: Send + 'static> SlotCollector<O> {
     }
 
     /// Called once per chunk, after its values were written.
-    fn chunk_done(&self, index: usize, failures: Vec<(usize, Error)>) {
+    fn chunk_done(&self, index: usize, failures: Vec<(usize, Error)>, ended: Ended<'_>) {
+        ended.count(failures.len());
+        self.handle.payload.calls_done(self.chunks[index].len());
         if !failures.is_empty() {
             self.failures.lock()[index] = failures;
         }
@@ -148,15 +152,15 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
         self.collector.handle.is_cancelled()
     }
 
-    fn deliver(self, outcome: ChunkOutcome<O>) {
+    fn deliver(self, outcome: ChunkOutcome<O>, ended: Ended<'_>) {
         let calls = self.len;
         let mut results = outcome.into_results();
-        self.deliver_each(calls, || results.next().unwrap_or_else(|| Err(missing_value())));
+        self.deliver_each(calls, || results.next().unwrap_or_else(|| Err(missing_value())), ended);
     }
 
     /// Each value straight into its slot, as it is decoded. Every slot of the chunk is written or
     /// failed (a reader past its outcomes fails the call), as `finish` relies on.
-    fn deliver_each(self, calls: usize, mut next: impl FnMut() -> Result<O, Error>) {
+    fn deliver_each(self, calls: usize, mut next: impl FnMut() -> Result<O, Error>, ended: Ended<'_>) {
         debug_assert_eq!(calls, self.len, "a chunk's calls are its slots");
         let mut failures = Vec::new();
         for i in 0..self.len {
@@ -165,10 +169,10 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
                 Err(error) => failures.push((i, error)),
             }
         }
-        self.collector.chunk_done(self.index, failures);
+        self.collector.chunk_done(self.index, failures, ended);
     }
 
-    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, mut calls: Calls<'_, F>) {
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, mut calls: Calls<'_, F>, ended: Ended<'_>) {
         let mut failures = Vec::new();
         let write = |i, value| self.write(i, value);
         match items {
@@ -176,7 +180,7 @@ impl<O: Send + 'static> Deliver<O> for SlotSink<O> {
             RunItems::Range(range) => calls.all(range, write, &mut failures),
             RunItems::Lent(items) => calls.all(items, write, &mut failures),
         }
-        self.collector.chunk_done(self.index, failures);
+        self.collector.chunk_done(self.index, failures, ended);
     }
 }
 
@@ -285,7 +289,8 @@ impl<O: Send + 'static> Deliver<O> for StreamSink<O> {
         self.shared.dropped.load(Ordering::Acquire)
     }
 
-    fn deliver(self, outcome: ChunkOutcome<O>) {
+    fn deliver(self, outcome: ChunkOutcome<O>, ended: Ended<'_>) {
+        ended.count(outcome.failures.len());
         let mut arrived = self.shared.arrived.lock();
         if arrived.ordered {
             arrived.by_index.insert(self.index, outcome);

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -65,9 +65,48 @@ pub(crate) struct Shared<T, P: ?Sized = ()> {
 }
 
 /// What may ride along in a handle's allocation.
-pub(crate) trait Payload: Send + Sync {}
+pub(crate) trait Payload: Send + Sync {
+    /// For a handle of many calls: `(done, total)` so far ([`AsyncResult::progress`]).
+    fn calls(&self) -> Option<(u64, u64)> {
+        None
+    }
 
-impl<P: Send + Sync> Payload for P {}
+    /// The handle stands for `calls` calls (a no-op for a single call's handle).
+    fn set_total(&self, calls: usize) {
+        let _ = calls;
+    }
+
+    /// `calls` more of the handle's calls are done (a no-op for a single call's handle).
+    fn calls_done(&self, calls: usize) {
+        let _ = calls;
+    }
+}
+
+/// A handle of one call carries nothing.
+impl Payload for () {}
+
+/// What a map's handle carries: how many of its calls are done, for
+/// [`AsyncResult::progress`]. Counted per chunk, so it costs nothing per call.
+pub(crate) struct MapCalls {
+    /// Set once the number of calls is known (an input without a size is collected first).
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl Payload for MapCalls {
+    fn calls(&self) -> Option<(u64, u64)> {
+        let total = self.total.load(Ordering::Acquire);
+        Some((self.done.load(Ordering::Relaxed).min(total), total))
+    }
+
+    fn set_total(&self, calls: usize) {
+        self.total.store(calls as u64, Ordering::Release);
+    }
+
+    fn calls_done(&self, calls: usize) {
+        self.done.fetch_add(calls as u64, Ordering::Relaxed);
+    }
+}
 
 /// A handle's shared state, whatever rides along with it.
 pub(crate) type SharedRef<T> = SlabRc<Shared<T, dyn Payload>>;
@@ -89,14 +128,20 @@ pub(crate) struct Completer<T> {
     shared: SharedRef<T>,
 }
 
-/// A new pending handle and its completer.
-pub(crate) fn pending<T: Send + 'static>() -> (AsyncResult<T>, Completer<T>) {
+/// A new pending handle of a map (with its count of calls done) and its completer.
+pub(crate) fn pending_map<T: Send + 'static>() -> (AsyncResult<T>, Completer<T>) {
+    let calls = MapCalls { total: AtomicU64::new(0), done: AtomicU64::new(0) };
     // SAFETY: the closure returns its argument, unsized.
-    let shared: SharedRef<T> = unsafe { SlabRc::new(Shared::new(())).unsize::<Shared<T, dyn Payload>>(|cell| cell) };
+    let shared: SharedRef<T> = unsafe { SlabRc::new(Shared::new(calls)).unsize::<Shared<T, dyn Payload>>(|cell| cell) };
     (AsyncResult { shared: shared.clone() }, Completer { shared })
 }
 
 impl<T> Completer<T> {
+    /// Sets how many calls a map's handle stands for, once that is known.
+    pub(crate) fn set_total(&self, calls: usize) {
+        self.shared.payload.set_total(calls);
+    }
+
     /// Runs the registered callbacks, then publishes `result` and wakes every waiter.
     pub(crate) fn complete(self, result: Result<T, Error>) {
         self.shared.complete(result);
@@ -222,6 +267,37 @@ impl<T> AsyncResult<T> {
     pub fn cancel(&self) -> bool {
         self.shared.cancelled.store(true, Ordering::Release);
         !self.ready()
+    }
+
+    /// How far the call has got: `(done, total)` calls. A `map_async` or `starmap_async` counts
+    /// its calls chunk by chunk as they finish (successfully or not; `(0, 0)` until its input has
+    /// been read, for an input of unknown length); an `apply_async` is one call, `(0, 1)` until
+    /// it is [`ready`](Self::ready). For a live bar attach a [`Progress`](crate::Progress) hook
+    /// instead; this is a snapshot to poll.
+    ///
+    /// ```
+    /// # #[parapool::task] fn double(x: u64) -> u64 { 2 * x }
+    /// use parapool::prelude::*;
+    ///
+    /// let pool = Pool::thread(2)?;
+    /// let handle = pool.map_async(double.chunksize(10), 0..1_000)?;
+    /// let (done, total) = handle.progress();
+    /// assert_eq!(total, 1_000);
+    /// assert!(done <= total);
+    /// handle.wait();
+    /// assert_eq!(handle.progress(), (1_000, 1_000));
+    /// let one = pool.apply_async(double, (1,), ())?;
+    /// one.wait();
+    /// assert_eq!(one.progress(), (1, 1));
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn progress(&self) -> (u64, u64) {
+        let ready = self.ready();
+        match self.shared.payload.calls() {
+            Some((_, total)) if ready => (total, total),
+            Some(counts) => counts,
+            None => (u64::from(ready), 1),
+        }
     }
 
     /// Whether the call has finished (successfully or not).

@@ -20,6 +20,7 @@ use crate::panic::TaskScope;
 use crate::scope::ScopeToken;
 use crate::slab::SlabRc;
 use crate::slots::InputRange;
+use crate::stats::CallCounters;
 use crate::task::Task;
 
 /// What one chunk produced: the successful outputs in call order, and the failures with their
@@ -121,10 +122,40 @@ pub(crate) enum RunItems<A> {
     Lent(Gathered<A>),
 }
 
-/// Where a chunk's outcome goes: a handle, a map collector or a stream.
+/// Counts a chunk's calls as ended in the pool's statistics (`stats.rs`). A sink calls
+/// [`count`](Self::count) once, *before* it publishes the outcome, so that whoever waits for the
+/// outcome and then reads the statistics finds the calls counted.
+#[must_use = "a sink counts its calls before publishing them"]
+pub(crate) struct Ended<'a> {
+    counters: Option<&'a CallCounters>,
+    calls: usize,
+}
+
+impl<'a> Ended<'a> {
+    /// The end of `calls` calls, for `counters`.
+    pub(crate) fn of(counters: &'a CallCounters, calls: usize) -> Self {
+        Ended { counters: Some(counters), calls }
+    }
+
+    /// Calls already counted (or never submitted): counting does nothing.
+    pub(crate) fn counted() -> Self {
+        Ended { counters: None, calls: 0 }
+    }
+
+    /// The calls ended, `failed` of them with an error.
+    #[inline]
+    pub(crate) fn count(self, failed: usize) {
+        if let Some(counters) = self.counters {
+            counters.ended(self.calls, failed);
+        }
+    }
+}
+
+/// Where a chunk's outcome goes: a handle, a map collector or a stream. Each method counts the
+/// chunk's calls with its [`Ended`] just before it publishes their outcome.
 pub(crate) trait Deliver<O>: Send + 'static {
     /// Delivers the outcome of calls that ran elsewhere, or that never ran.
-    fn deliver(self, outcome: ChunkOutcome<O>);
+    fn deliver(self, outcome: ChunkOutcome<O>, ended: Ended<'_>);
 
     /// Whether whoever waits for this outcome cancelled it (`AsyncResult::cancel`, a dropped
     /// `Imap`): a chunk not yet started is then failed as cancelled instead of run or sent.
@@ -134,22 +165,22 @@ pub(crate) trait Deliver<O>: Send + 'static {
 
     /// Delivers the outcomes of `calls` calls that ran elsewhere, each read by `next` in call
     /// order (decoded as they are delivered: a sink that writes slots skips the vector).
-    fn deliver_each(self, calls: usize, next: impl FnMut() -> Result<O, Error>)
+    fn deliver_each(self, calls: usize, next: impl FnMut() -> Result<O, Error>, ended: Ended<'_>)
     where
         Self: Sized,
     {
-        self.deliver(ChunkOutcome::read(calls, next));
+        self.deliver(ChunkOutcome::read(calls, next), ended)
     }
 
     /// Runs the calls and delivers their outcome. By default the values are collected into a
     /// vector, in place when the items are an owned vector (`filter_map` over `enumerate` over
     /// `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
     /// `into_iter().map().collect()` does); a failed call leaves no hole, its error goes aside.
-    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, calls: Calls<'_, F>)
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, calls: Calls<'_, F>, ended: Ended<'_>)
     where
         Self: Sized,
     {
-        run_collecting(self, items, calls)
+        run_collecting(self, items, calls, ended)
     }
 }
 
@@ -207,6 +238,7 @@ pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
     sink: impl Deliver<O>,
     items: RunItems<A>,
     mut calls: Calls<'_, F>,
+    ended: Ended<'_>,
 ) {
     let mut failures = Vec::new();
     let values = match items {
@@ -229,7 +261,7 @@ pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
         RunItems::Range(range) => collect_all(&mut calls, range, &mut failures),
         RunItems::Lent(items) => collect_all(&mut calls, items, &mut failures),
     };
-    sink.deliver(ChunkOutcome { values, failures });
+    sink.deliver(ChunkOutcome { values, failures }, ended)
 }
 
 /// The values of [`Calls::all`] over `items`, collected in call order.
@@ -452,6 +484,8 @@ impl Drop for Job {
 struct ChunkJob<'k, T: Task, M: CallInput<T>, D: Deliver<T::Output>> {
     items: CallItems<M::Item>,
     calls: usize,
+    /// The pool's call counts, told how the calls ended.
+    counters: Arc<CallCounters>,
     kwargs: Arc<T::Kwargs<'k>>,
     sink: Option<D>,
     _input: PhantomData<fn() -> M>,
@@ -475,6 +509,7 @@ pub(crate) unsafe fn new_job<'j, 'k: 'j, T, M, D>(
     items: CallItems<M::Item>,
     kwargs: Arc<T::Kwargs<'k>>,
     sink: D,
+    counters: Arc<CallCounters>,
     scope: Option<ScopeToken>,
 ) -> Job
 where
@@ -483,8 +518,15 @@ where
     D: Deliver<T::Output>,
 {
     let calls = items.len();
-    let job: Box<dyn ErasedJob + 'j> =
-        Box::new(ChunkJob::<T, M, D> { items, calls, kwargs, sink: Some(sink), _input: PhantomData, _scope: scope });
+    let job: Box<dyn ErasedJob + 'j> = Box::new(ChunkJob::<T, M, D> {
+        items,
+        calls,
+        counters,
+        kwargs,
+        sink: Some(sink),
+        _input: PhantomData,
+        _scope: scope,
+    });
     // SAFETY: only the lifetime bound of the trait object changes (same layout); the caller
     // guarantees the job is dropped before `'j` (what the items and keyword arguments borrow)
     // ends.
@@ -497,9 +539,11 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ChunkJob<'_, T, M, D> {
         std::mem::replace(&mut self.items, CallItems::Owned(Vec::new()))
     }
 
-    fn deliver(&mut self, outcome: ChunkOutcome<T::Output>) {
+    /// Fails every call with `error`, counting them.
+    fn deliver_failed(&mut self, error: Error) {
         if let Some(sink) = self.sink.take() {
-            sink.deliver(outcome);
+            self.counters.all_failed(self.calls, &error);
+            sink.deliver(ChunkOutcome::all_failed(self.calls, error), Ended::counted());
         }
     }
 }
@@ -523,13 +567,12 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
         let kwargs = &*self.kwargs;
         let scope = TaskScope::enter();
         let call = |item| M::call(item, T::Kwargs::clone(kwargs));
-        sink.run_chunk(items, Calls { scope: &scope, task: T::NAME, call });
+        sink.run_chunk(items, Calls { scope: &scope, task: T::NAME, call }, Ended::of(&self.counters, self.calls));
     }
 
     fn fail(mut self: Box<Self>, error: Error) {
         drop(self.take_items());
-        let calls = self.calls;
-        self.deliver(ChunkOutcome::all_failed(calls, error));
+        self.deliver_failed(error);
     }
 
     fn encode(&self) -> Result<EncodedCalls, Error> {
@@ -547,7 +590,7 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> ErasedJob for ChunkJob<'_,
         drop(self.take_items());
         let mut reader = wire::Reader::new(outcomes);
         if let Some(sink) = self.sink.take() {
-            sink.deliver_each(self.calls, || T::read_output(&mut reader));
+            sink.deliver_each(self.calls, || T::read_output(&mut reader), Ended::of(&self.counters, self.calls));
         }
     }
 }
@@ -558,8 +601,7 @@ impl<T: Task, M: CallInput<T>, D: Deliver<T::Output>> Drop for ChunkJob<'_, T, M
     fn drop(&mut self) {
         if self.sink.is_some() {
             drop(self.take_items());
-            let calls = self.calls;
-            self.deliver(ChunkOutcome::all_failed(calls, Error::Cancelled { task: T::NAME.to_owned() }));
+            self.deliver_failed(Error::Cancelled { task: T::NAME.to_owned() });
         }
     }
 }

@@ -44,6 +44,7 @@ mod progress;
 mod scope;
 mod slab;
 mod slots;
+mod stats;
 mod stream;
 mod task;
 
@@ -52,6 +53,7 @@ pub use handle::AsyncResult;
 pub use pool::{cpu_count, Pool, PoolBuilder};
 pub use progress::{progress_fn, Progress};
 pub use scope::Scope;
+pub use stats::{CallStats, PoolStats};
 pub use stream::Imap;
 #[cfg(feature = "futures")]
 pub use stream::ImapStream;

@@ -10,14 +10,15 @@ use crate::backend::{find_backend, Backend, BackendConfig, Shutdown};
 use crate::chunking;
 use crate::collect::{SlotCollector, WholeMapSink};
 use crate::error::Error;
-use crate::handle::{pending, AsyncResult, Completer};
+use crate::handle::{pending_map, AsyncResult, Completer};
 use crate::input::{CallInput, Single, Starred};
-use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Job};
+use crate::job::{new_job, CallItems, ChunkOutcome, Deliver, Ended, Job};
 use crate::lifecycle::{Lifecycle, Stage, Submitting};
 use crate::panic::{install_hook, payload_message};
 use crate::progress::{Counted, ProgressState};
 use crate::scope::{run_scoped, ScopeState, ScopeToken};
 use crate::slots::InputBuffer;
+use crate::stats::{CallCounters, PoolStats};
 use crate::stream::Imap;
 use crate::task::{Args, IntoTaskCall, Task, TaskCall};
 
@@ -66,6 +67,8 @@ pub struct Pool {
 pub(crate) struct PoolInner {
     backend: Box<dyn Backend>,
     lifecycle: Lifecycle,
+    /// Calls submitted and ended, for [`Pool::stats`].
+    counters: Arc<CallCounters>,
 }
 
 impl PoolInner {
@@ -89,6 +92,7 @@ impl PoolInner {
             task = jobs.first().map(Job::task_name),
             "jobs submitted"
         );
+        self.counters.submitted(jobs.iter().map(Job::calls).sum());
         self.backend.submit_batch(jobs);
         Ok(())
     }
@@ -98,8 +102,13 @@ impl PoolInner {
     fn submit_job(&self, job: Job) -> Result<(), Error> {
         let _open = self.open()?;
         trace_event!(tracing::Level::TRACE, task = job.task_name(), calls = job.calls(), "job submitted");
+        self.counters.submitted(job.calls());
         self.backend.submit(job);
         Ok(())
+    }
+
+    fn counters(&self) -> Arc<CallCounters> {
+        Arc::clone(&self.counters)
     }
 
     /// Submits one chunk of calls to task `T` whose outcome goes to `sink`.
@@ -116,7 +125,7 @@ impl PoolInner {
         scope: Option<&Arc<ScopeState>>,
     ) -> Result<(), Error> {
         // SAFETY: the caller's guarantee.
-        self.submit_job(unsafe { new_job::<T, M, D>(items, kwargs, sink, scope.map(ScopeToken::new)) })
+        self.submit_job(unsafe { new_job::<T, M, D>(items, kwargs, sink, self.counters(), scope.map(ScopeToken::new)) })
     }
 
     /// `apply_async`, within `scope` if any.
@@ -132,7 +141,7 @@ impl PoolInner {
         scope: Option<&Arc<ScopeState>>,
     ) -> Result<AsyncResult<T::Output>, Error> {
         // SAFETY: the caller's guarantee.
-        let (handle, job) = unsafe { apply_job::<T>(args, kwargs, scope.map(ScopeToken::new)) };
+        let (handle, job) = unsafe { apply_job::<T>(args, kwargs, self.counters(), scope.map(ScopeToken::new)) };
         self.submit_job(job)?;
         Ok(handle)
     }
@@ -197,7 +206,7 @@ impl PoolInner {
         let start_progress = |total: usize| hook.clone().map(|hook| ProgressState::start(hook.0, Some(total as u64)));
         let kwargs = Arc::new(call.kwargs);
         let token = || scope.map(ScopeToken::new);
-        let (handle, completer) = pending();
+        let (handle, completer) = pending_map();
         // A slice the items borrow from (`&words`): each job gets a range of it, and gathers the
         // references itself where it runs; this thread copies nothing.
         let args = match M::lend(args) {
@@ -270,6 +279,7 @@ impl PoolInner {
     ) -> Result<(), Error> {
         debug_assert_eq!(chunks.len(), items.len(), "one job per chunk");
         let len = chunks.last().map_or(0, |last| last.end);
+        completer.set_total(len);
         match chunks.len() {
             0 => {
                 completer.complete(Ok(Vec::new()));
@@ -278,7 +288,13 @@ impl PoolInner {
             // SAFETY (both): the caller's guarantee.
             1 => self.submit_job(unsafe {
                 let items = items.into_iter().next().expect("one chunk, one job");
-                new_job::<T, M, _>(items, Arc::clone(kwargs), Counted::new(WholeMapSink(completer), progress), token())
+                new_job::<T, M, _>(
+                    items,
+                    Arc::clone(kwargs),
+                    Counted::new(WholeMapSink(completer), progress),
+                    self.counters(),
+                    token(),
+                )
             }),
             _ => {
                 let collector = SlotCollector::new(len, chunks, completer);
@@ -290,6 +306,7 @@ impl PoolInner {
                             items,
                             Arc::clone(kwargs),
                             Counted::new(collector.sink(index), progress),
+                            self.counters(),
                             token(),
                         )
                     })
@@ -336,7 +353,7 @@ impl PoolInner {
                     // SAFETY: the caller's guarantee.
                     let job = unsafe {
                         let sink = Counted::new(collector.sink(index), progress);
-                        new_job::<T, M, _>(CallItems::Owned(items), Arc::clone(kwargs), sink, token())
+                        new_job::<T, M, _>(CallItems::Owned(items), Arc::clone(kwargs), sink, self.counters(), token())
                     };
                     match self.submit_batch(vec![job]) {
                         Ok(()) => continue,
@@ -366,7 +383,7 @@ impl PoolInner {
                 for (index, range) in chunks.iter().enumerate().skip(first) {
                     if !(index == first && matches!(error, Error::Closed)) {
                         let sink = Counted::new(collector.sink(index), progress);
-                        sink.deliver(ChunkOutcome::all_failed(range.len(), error.clone()));
+                        sink.deliver(ChunkOutcome::all_failed(range.len(), error.clone()), Ended::counted());
                     }
                 }
                 Err(error)
@@ -402,7 +419,13 @@ impl Pool {
     pub fn with_backend(backend: Box<dyn Backend>) -> Pool {
         install_hook();
         trace_event!(tracing::Level::INFO, backend = backend.name(), workers = backend.workers(), "pool started");
-        Pool { inner: Arc::new(PoolInner { backend, lifecycle: Lifecycle::new() }) }
+        Pool {
+            inner: Arc::new(PoolInner {
+                backend,
+                lifecycle: Lifecycle::new(),
+                counters: Arc::new(CallCounters::new()),
+            }),
+        }
     }
 
     /// Starts configuring a pool.
@@ -477,6 +500,27 @@ impl Pool {
     /// How many jobs can run at once.
     pub fn workers(&self) -> usize {
         self.inner.workers()
+    }
+
+    /// A snapshot of what the pool has done since it was built: calls submitted, completed,
+    /// failed and cancelled (counted by the pool, the same on every backend), and what the
+    /// backend reports — jobs queued and running, per-worker busy time, jobs, steals and parks,
+    /// workers started and lost, bytes sent to and received from worker processes. Totals only
+    /// grow; compute rates by taking two snapshots. Cheap enough to poll (it sums a few dozen
+    /// counters), but not free: don't call it per task.
+    ///
+    /// ```
+    /// # #[parapool::task] fn inverse(x: i64) -> i64 { 100 / x }
+    /// use parapool::prelude::*;
+    ///
+    /// let pool = Pool::thread(2)?;
+    /// let _ = pool.map(inverse, -5..5); // one call divides by zero
+    /// let calls = pool.stats().calls;
+    /// assert_eq!((calls.submitted, calls.completed, calls.failed), (10, 9, 1));
+    /// # Ok::<(), parapool::Error>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        PoolStats { calls: self.inner.counters.snapshot(), backend: self.inner.backend.stats() }
     }
 
     /// The number of logical CPUs ([`cpu_count`]).

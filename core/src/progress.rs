@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::job::{run_collecting, Calls, ChunkOutcome, Deliver, RunItems};
+use crate::job::{run_collecting, Calls, ChunkOutcome, Deliver, Ended, RunItems};
 
 /// Receives the progress of a `map`, `starmap`, their `_async` forms, `imap` or
 /// `imap_unordered`. Attach one with [`Task::progress`](crate::Task::progress) or
@@ -205,25 +205,25 @@ impl<O: Send + 'static, D: Deliver<O>> Deliver<O> for Counted<D> {
         self.inner.cancelled()
     }
 
-    fn deliver(self, outcome: ChunkOutcome<O>) {
+    fn deliver(self, outcome: ChunkOutcome<O>, ended: Ended<'_>) {
         if let Some(progress) = &self.progress {
             let failed = outcome.failures.len();
             progress.advance((outcome.values.len() + failed) as u64, failed as u64);
         }
-        self.inner.deliver(outcome);
+        self.inner.deliver(outcome, ended);
     }
 
-    fn deliver_each(self, calls: usize, next: impl FnMut() -> Result<O, Error>) {
+    fn deliver_each(self, calls: usize, next: impl FnMut() -> Result<O, Error>, ended: Ended<'_>) {
         match self.progress {
-            None => self.inner.deliver_each(calls, next),
-            Some(_) => self.deliver(ChunkOutcome::read(calls, next)),
+            None => self.inner.deliver_each(calls, next, ended),
+            Some(_) => self.deliver(ChunkOutcome::read(calls, next), ended),
         }
     }
 
-    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, calls: Calls<'_, F>) {
+    fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, calls: Calls<'_, F>, ended: Ended<'_>) {
         match self.progress {
-            None => self.inner.run_chunk(items, calls),
-            Some(_) => run_collecting(self, items, calls),
+            None => self.inner.run_chunk(items, calls, ended),
+            Some(_) => run_collecting(self, items, calls, ended),
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 
 /// Bytes of the length prefix.
-const HEADER: usize = 4;
+pub(crate) const HEADER: usize = 4;
 
 /// What can go wrong reading or writing a frame.
 #[derive(Debug)]

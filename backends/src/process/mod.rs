@@ -39,6 +39,7 @@
 //! }
 //! ```
 
+mod counters;
 mod frame;
 #[doc(hidden)]
 pub mod fuzz;
@@ -53,12 +54,13 @@ use std::time::Duration;
 
 use parapool_core::backend::param::Params;
 use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{check_workers, wire, Backend, BackendConfig, Job, Shutdown, WorkerThreads};
+use parapool_core::backend::{check_workers, wire, Backend, BackendConfig, BackendStats, Job, Shutdown, WorkerThreads};
 use parapool_core::{Args, Error, Task};
 
 pub use frame::DEFAULT_MAX_FRAME;
 pub use worker::init;
 
+use counters::ProcessCounters;
 use proxy::{backend_error, Conn, Proxy, Shared};
 
 /// The smallest `max_frame` accepted: room for a batch's header and a few calls.
@@ -247,6 +249,7 @@ impl ProcessBackend {
             build: protocol::BuildId::current().map_err(|e| io("reading the current executable", e))?,
             options,
             terminating: AtomicBool::new(false),
+            counters: ProcessCounters::new(workers),
         });
         // Workers start in parallel, one thread each. A thread that cannot be created (a limit
         // on processes or memory) is an error for that worker, not a panic.
@@ -318,6 +321,16 @@ impl Backend for ProcessBackend {
 
     fn submit_batch(&self, jobs: Vec<Job>) {
         self.inner.scheduler.submit_batch(jobs);
+    }
+
+    /// Per worker, `busy` is the time its process held batches and `jobs` the batches it
+    /// answered; steals and parks are its proxy thread's. Jobs running are the batches in flight.
+    /// Workers started count restarts (after a loss, or `max_tasks_per_child`); workers lost
+    /// count children that ended while the pool did not stop them. Bytes are whole frames.
+    fn stats(&self) -> BackendStats {
+        let mut stats = self.inner.scheduler.stats();
+        self.inner.shared.counters.fill(&mut stats);
+        stats
     }
 
     /// Stops the proxies and their children and waits for them: `Drain` after every queued job,

@@ -17,7 +17,8 @@ use parapool_core::backend::{wire, Job};
 use parapool_core::Error;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::frame::{decode, frame_prefix, read_frame_into, write_all_two, write_frame, write_frame_with_tail};
+use super::counters::ProcessCounters;
+use super::frame::{decode, frame_prefix, read_frame_into, write_all_two, write_frame, write_frame_with_tail, HEADER};
 use super::protocol::{check_hello, BuildId, DeadlineReader, Request, Response};
 use super::spawn::spawn_worker;
 use super::{Initializer, ProcessOptions};
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) build: BuildId,
     pub(crate) options: ProcessOptions,
     pub(crate) terminating: AtomicBool,
+    /// For `Backend::stats`.
+    pub(crate) counters: ProcessCounters,
 }
 
 impl Shared {
@@ -57,6 +60,8 @@ struct Link {
     pid: i32,
     /// How the child ended, once it has been reaped (after which its pid must not be signalled).
     ended: Mutex<Option<String>>,
+    /// Set when the parent stops the child (close, retire, terminate): its end is then no loss.
+    closing: AtomicBool,
     state: Mutex<LinkState>,
     changed: Condvar,
 }
@@ -78,6 +83,16 @@ impl Link {
             self.changed.wait_for(&mut state, TICK);
         }
         state
+    }
+
+    /// Takes the job of batch `id` off the in-flight list, counting it answered.
+    fn take_answered(&self, id: u64, shared: &Shared) -> Option<Job> {
+        let mut state = self.state.lock();
+        let job = state.in_flight.remove(&id);
+        if job.is_some() {
+            shared.counters.batches_done(self.index, 1, 1);
+        }
+        job
     }
 
     /// Sends `signal` to the child unless it was already reaped (so never to a reused pid).
@@ -186,6 +201,7 @@ impl Conn {
             index,
             pid,
             ended: Mutex::new(None),
+            closing: AtomicBool::new(false),
             state: Mutex::new(LinkState::default()),
             changed: Condvar::new(),
         });
@@ -217,7 +233,10 @@ impl Conn {
                 .spawn(move || read_results(link, from_child, shared))
         };
         match reader {
-            Ok(reader) => Ok(Conn { link, writer: Some(spawned.to_child), reader: Some(reader) }),
+            Ok(reader) => {
+                shared.counters.worker_started();
+                Ok(Conn { link, writer: Some(spawned.to_child), reader: Some(reader) })
+            }
             Err(e) => {
                 link.signal(libc::SIGKILL);
                 link.reap(shared.options.grace);
@@ -238,6 +257,7 @@ impl Conn {
             drop(link.wait_for_room(1, shared)); // until nothing is in flight
         }
         let terminate = terminate || shared.terminating();
+        link.closing.store(true, Ordering::Release);
         if let Some(mut writer) = self.writer.take() {
             if !terminate {
                 let _ = write_frame(&mut writer, &Request::Shutdown, shared.options.max_frame);
@@ -306,9 +326,15 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     // One frame buffer for the life of the child: results are decoded in place.
     let mut buffer = Vec::new();
     let broken = loop {
-        match read_frame_into(&mut from_child, max, &mut buffer).and_then(|f| f.map(decode::<Response>).transpose()) {
+        let frame = read_frame_into(&mut from_child, max, &mut buffer).and_then(|frame| {
+            if let Some(frame) = frame {
+                shared.counters.received(HEADER + frame.len());
+            }
+            frame.map(decode::<Response>).transpose()
+        });
+        match frame {
             Ok(Some(Response::Results { id, outcomes })) => {
-                let job = link.state.lock().in_flight.remove(&id);
+                let job = link.take_answered(id, &shared);
                 link.changed.notify_all();
                 match job {
                     Some(job) => job.complete_encoded(outcomes),
@@ -316,7 +342,7 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
                 }
             }
             Ok(Some(Response::Failed { id, message })) => {
-                let job = link.state.lock().in_flight.remove(&id);
+                let job = link.take_answered(id, &shared);
                 link.changed.notify_all();
                 match job {
                     Some(job) => job.fail(backend_error(message.to_owned())),
@@ -339,10 +365,15 @@ fn read_results(link: Arc<Link>, mut from_child: File, shared: Arc<Shared>) {
     let held = {
         let mut state = link.state.lock();
         state.lost = true;
-        std::mem::take(&mut state.in_flight)
+        let held = std::mem::take(&mut state.in_flight);
+        shared.counters.batches_done(link.index, held.len(), 0);
+        held
     };
     link.changed.notify_all();
     let terminating = shared.terminating();
+    if !terminating && !link.closing.load(Ordering::Acquire) {
+        shared.counters.worker_lost();
+    }
     #[cfg(feature = "tracing")]
     if !held.is_empty() && !terminating {
         let held_jobs = held.len();
@@ -416,6 +447,7 @@ impl Proxy {
         };
         let max_in_flight = self.shared.options.max_in_flight;
         let shared = Arc::clone(&self.shared);
+        let index = self.index;
         loop {
             if shared.terminating() {
                 return drop(job); // cancels its calls
@@ -429,9 +461,12 @@ impl Proxy {
                 continue; // a new child, or cancellation, at the top of the loop
             }
             state.in_flight.insert(id, job);
+            shared.counters.batch_sent(index);
             drop(state);
             let written = conn.writer.as_mut().map(|w| write_all_two(w, &prefix, &calls.args));
-            if !matches!(written, Some(Ok(()))) {
+            if matches!(written, Some(Ok(()))) {
+                shared.counters.sent(prefix.len() + calls.args.len());
+            } else {
                 // The child cannot take requests: kill it; its reader fails what it held.
                 conn.link.signal(libc::SIGKILL);
             }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use crate::error::Error;
 use crate::job::Job;
+use crate::stats::BackendStats;
 
 /// How a backend stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +68,27 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Stops the backend; see [`Shutdown`].
     fn shutdown(&self, mode: Shutdown);
+
+    /// What the backend has done so far, for [`Pool::stats`](crate::Pool::stats): its queues,
+    /// its workers and, for a remote backend, the bytes it moved. The pool counts calls itself.
+    /// The default reports nothing (zeros, no workers); a backend on the shared
+    /// [`Scheduler`](super::scheduler::Scheduler) starts from
+    /// [`Scheduler::stats`](super::scheduler::Scheduler::stats).
+    ///
+    /// ```
+    /// use parapool::backend::{Backend, BackendStats, Job, Shutdown};
+    /// struct Sequential;
+    /// impl Backend for Sequential {
+    ///     fn name(&self) -> &str { "sequential" }
+    ///     fn workers(&self) -> usize { 1 }
+    ///     fn submit(&self, job: Job) { job.run() }
+    ///     fn shutdown(&self, _mode: Shutdown) {}
+    /// }
+    /// assert_eq!(Sequential.stats(), BackendStats::default());
+    /// ```
+    fn stats(&self) -> BackendStats {
+        BackendStats::default()
+    }
 }
 
 /// Settings a backend is created from. Built by [`PoolBuilder`](crate::PoolBuilder).

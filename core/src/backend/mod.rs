@@ -60,6 +60,7 @@ pub mod wire;
 
 pub use crate::job::Job;
 pub use crate::pool::{check_workers, DEFAULT_BACKEND, MAX_WORKERS};
+pub use crate::stats::{BackendStats, WorkerStats};
 pub(crate) use contract::find_backend;
 pub use contract::{backends, Backend, BackendConfig, BackendFactory, Shutdown};
 pub use threads::WorkerThreads;

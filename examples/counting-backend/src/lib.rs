@@ -19,7 +19,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parapool::backend::{backends, register_backend, Backend, BackendConfig, Job, Shutdown};
+use parapool::backend::{backends, register_backend, Backend, BackendConfig, BackendStats, Job, Shutdown};
 use parapool::Error;
 
 /// Jobs handed on by every `counting` backend of this process so far.
@@ -69,6 +69,11 @@ impl Backend for CountingBackend {
 
     fn shutdown(&self, mode: Shutdown) {
         self.inner.shutdown(mode);
+    }
+
+    /// The wrapped backend's statistics: it has the queues and the workers.
+    fn stats(&self) -> BackendStats {
+        self.inner.stats()
     }
 }
 

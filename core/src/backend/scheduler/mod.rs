@@ -33,6 +33,7 @@
 //! # Ok::<(), parapool::Error>(())
 //! ```
 
+mod counters;
 mod sleep;
 pub(crate) mod sync;
 
@@ -40,12 +41,14 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use crate::backend::Shutdown;
 use crate::job::Job;
+use crate::stats::BackendStats;
+use counters::WorkerCounters;
 use sleep::Sleep;
 
 /// Searches an idle worker makes (yielding between them) before it goes to sleep.
@@ -67,6 +70,10 @@ pub struct Scheduler {
     stealers: Box<[Stealer<Job>]>,
     sleep: Sleep,
     state: AtomicU8,
+    /// Each worker's statistics, written by that worker only.
+    counters: Box<[WorkerCounters]>,
+    /// Where busy times are measured from.
+    epoch: Instant,
 }
 
 /// A worker's own deque, handed to the thread that runs [`Scheduler::run_worker`].
@@ -122,6 +129,8 @@ impl Scheduler {
             stealers: queues.iter().map(|q| q.deque.stealer()).collect(),
             sleep: Sleep::new(workers),
             state: AtomicU8::new(RUNNING),
+            counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
+            epoch: Instant::now(),
         });
         (scheduler, queues)
     }
@@ -180,6 +189,7 @@ impl Scheduler {
         });
         CURRENT.with(|c| *c.borrow_mut() = Some(Rc::clone(&worker)));
         let _reset = ResetCurrent;
+        let counters = &self.counters[index];
         let mut idle_rounds = 0;
         loop {
             match self.state.load(Ordering::Acquire) {
@@ -189,15 +199,19 @@ impl Scheduler {
             }
             if let Some(job) = worker.find_work() {
                 idle_rounds = 0;
+                counters.job_started(self.epoch);
                 handle(job);
+                counters.job_finished();
                 continue;
             }
+            counters.idle(self.epoch);
             if idle_rounds < SPIN_ROUNDS {
                 idle_rounds += 1;
                 std::thread::yield_now();
                 continue;
             }
             idle_rounds = 0;
+            counters.parked();
             self.sleep.sleep(index, || self.state.load(Ordering::Acquire) != RUNNING || self.has_work(&worker.queue));
         }
         // Cancel the jobs left on this worker's deque now: the deque's buffer is shared with the
@@ -249,6 +263,25 @@ impl Scheduler {
         })
     }
 
+    /// The scheduler's part of a backend's statistics: jobs queued and running, and each
+    /// worker's jobs, steals, parks and busy time. A backend adds what it knows besides
+    /// (workers started and lost, bytes moved).
+    ///
+    /// ```
+    /// let (scheduler, _queues) = parapool::backend::scheduler::Scheduler::new(2);
+    /// let stats = scheduler.stats();
+    /// assert_eq!((stats.jobs_queued, stats.workers.len()), (0, 2));
+    /// ```
+    pub fn stats(&self) -> BackendStats {
+        let queued = self.injector.len() + self.batches.len() + self.stealers.iter().map(Stealer::len).sum::<usize>();
+        BackendStats {
+            jobs_queued: queued as u64,
+            jobs_running: self.counters.iter().map(WorkerCounters::running).sum(),
+            workers: self.counters.iter().map(|c| c.snapshot(self.epoch)).collect(),
+            ..BackendStats::default()
+        }
+    }
+
     /// Drops (so cancels) every job submitted from outside and not yet taken.
     pub fn cancel_injected(&self) {
         while let Some(job) = self.take_injected() {
@@ -298,7 +331,10 @@ impl CurrentWorker {
                     continue;
                 }
                 match scheduler.stealers[victim].steal_batch_and_pop(&self.queue.deque) {
-                    Steal::Success(job) => return Some(job),
+                    Steal::Success(job) => {
+                        scheduler.counters[self.queue.index].stole();
+                        return Some(job);
+                    }
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
@@ -339,10 +375,13 @@ pub(crate) fn help_until(done: impl Fn() -> bool, nap: impl Fn(Duration)) {
             return;
         }
     };
+    let counters = &worker.scheduler.counters[worker.queue.index];
     let mut backoff = Duration::from_micros(50);
     while !done() {
         if let Some(job) = worker.find_work() {
+            counters.job_started(worker.scheduler.epoch);
             job.run();
+            counters.job_finished();
             backoff = Duration::from_micros(50);
         } else {
             nap(backoff);
