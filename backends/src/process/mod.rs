@@ -8,9 +8,11 @@
 //! - **Protocol** (`protocol.rs`, `frame.rs`): a handshake (magic, version, token, build
 //!   identity), then length-prefixed postcard frames with a maximum size, each a batch of calls
 //!   or their outcomes, packed as `parapool_core::wire` describes.
-//! - **Dispatch** (`proxy.rs`): one proxy thread per child takes jobs from the shared
-//!   work-stealing scheduler and keeps at most [`ProcessOptions::max_in_flight`] batches
-//!   unanswered per child; a reader thread per child completes jobs as results arrive.
+//! - **Dispatch** ([`parapool_core::backend::remote`], shared with every remote backend): one
+//!   dispatcher thread per child takes jobs from the shared work-stealing scheduler and keeps at
+//!   most [`ProcessOptions::max_in_flight`] batches unanswered per child. This backend supplies
+//!   the transport (`transport.rs`): starting a child, writing batches to its pipe, and a reader
+//!   thread per child that completes jobs as results arrive.
 //! - **Faults**: a task's panic is that call's error and the worker lives on. A worker that dies
 //!   fails the jobs it held with [`Error::WorkerLost`] (naming the exit status or signal), and a
 //!   new worker is started for the next job. `terminate` sends SIGTERM, then SIGKILL after
@@ -39,29 +41,26 @@
 //! }
 //! ```
 
-mod counters;
+mod child;
 mod frame;
 #[doc(hidden)]
 pub mod fuzz;
 mod protocol;
-mod proxy;
 mod spawn;
+mod transport;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use parapool_core::backend::param::Params;
-use parapool_core::backend::scheduler::Scheduler;
-use parapool_core::backend::{check_workers, wire, Backend, BackendConfig, BackendStats, Job, Shutdown, WorkerThreads};
+use parapool_core::backend::remote::{RemotePolicy, RemoteWorkers};
+use parapool_core::backend::{check_workers, wire, Backend, BackendConfig, BackendStats, Job, Shutdown};
 use parapool_core::{Args, Error, Task};
 
 pub use frame::DEFAULT_MAX_FRAME;
 pub use worker::init;
 
-use counters::ProcessCounters;
-use proxy::{backend_error, Conn, Proxy, Shared};
+use transport::{backend_error, ProcessConnector};
 
 /// The smallest `max_frame` accepted: room for a batch's header and a few calls.
 const MIN_MAX_FRAME: usize = 4 << 10;
@@ -196,7 +195,7 @@ impl ProcessOptions {
     }
 }
 
-/// Worker processes fed by a work-stealing scheduler, one proxy thread per child.
+/// Worker processes fed by a work-stealing scheduler, one dispatcher thread per child.
 ///
 /// ```no_run
 /// # #[parapool::task] fn double(x: u32) -> u32 { 2 * x }
@@ -208,16 +207,7 @@ impl ProcessOptions {
 /// ```
 #[derive(Debug)]
 pub struct ProcessBackend {
-    inner: Arc<Running>,
-}
-
-/// What the proxies share with the backend handle; kept alive by a shutdown that finishes on a
-/// thread of its own (see [`ProcessBackend::shutdown`]).
-#[derive(Debug)]
-struct Running {
-    scheduler: Arc<Scheduler>,
-    shared: Arc<Shared>,
-    proxies: WorkerThreads,
+    workers: RemoteWorkers<ProcessConnector>,
 }
 
 impl ProcessBackend {
@@ -240,141 +230,56 @@ impl ProcessBackend {
             ));
         }
         let io = |what: &str, e: std::io::Error| backend_error(format!("{what}: {e}"));
-        let (scheduler, queues) = Scheduler::new(workers);
-        let shared = Arc::new(Shared {
-            scheduler: Arc::clone(&scheduler),
+        let mut policy = RemotePolicy::default();
+        policy.max_in_flight = options.max_in_flight;
+        policy.max_tasks_per_child = options.max_tasks_per_child;
+        policy.retry_lost = options.retry_lost;
+        let connector = ProcessConnector {
             exe: std::env::current_exe().map_err(|e| io("finding the current executable", e))?,
             args: worker_args(),
             token: spawn::new_token().map_err(|e| io("making a token", e))?,
             build: protocol::BuildId::current().map_err(|e| io("reading the current executable", e))?,
             options,
-            terminating: AtomicBool::new(false),
-            counters: ProcessCounters::new(workers),
-        });
-        // Workers start in parallel, one thread each. A thread that cannot be created (a limit
-        // on processes or memory) is an error for that worker, not a panic.
-        let connected: Vec<Result<Conn, Error>> = std::thread::scope(|scope| {
-            let starts: Vec<_> = (0..workers)
-                .map(|index| {
-                    let shared = &shared;
-                    std::thread::Builder::new()
-                        .name(format!("parapool-process-start-{index}"))
-                        .spawn_scoped(scope, move || Conn::connect(shared, index))
-                        .map_err(|e| io(&format!("starting worker {index}: creating a thread"), e))
-                })
-                .collect();
-            starts
-                .into_iter()
-                .map(|start| {
-                    start.and_then(|s| s.join().unwrap_or_else(|_| Err(backend_error("start-up panicked".into()))))
-                })
-                .collect()
-        });
-        if connected.iter().any(Result::is_err) {
-            let mut first_error = None;
-            for conn in connected {
-                match conn {
-                    Ok(conn) => conn.close(&shared, true),
-                    Err(error) => {
-                        first_error.get_or_insert(error);
-                    }
-                }
-            }
-            return Err(first_error.expect("one failed"));
-        }
-        let running = Arc::new(Running { scheduler: Arc::clone(&scheduler), shared, proxies: WorkerThreads::new() });
-        let mut conns = connected.into_iter().map(|c| c.expect("checked above"));
-        for (index, queue) in queues.into_iter().enumerate() {
-            let conn = conns.next().expect("one connection per worker");
-            let proxy = Proxy::new(index, Arc::clone(&running.shared), conn);
-            let scheduler_for_proxy = Arc::clone(&scheduler);
-            let spawned = running.proxies.spawn(format!("parapool-process-{index}"), move || {
-                let mut proxy = proxy;
-                scheduler_for_proxy.dispatch_worker(queue, |job| proxy.dispatch(job));
-                proxy.finish();
-            });
-            if let Err(e) = spawned {
-                // Stop the children no proxy took, then the proxies started so far.
-                for conn in conns {
-                    conn.close(&running.shared, true);
-                }
-                drop(ProcessBackend { inner: running });
-                return Err(backend_error(format!("starting a proxy thread: {e}")));
-            }
-        }
-        Ok(ProcessBackend { inner: running })
+        };
+        Ok(ProcessBackend { workers: RemoteWorkers::start(connector, workers, policy)? })
     }
 }
 
+/// The process backend is the shared remote-worker layer
+/// ([`RemoteWorkers`]) over pipes to child
+/// processes; every method forwards to it.
 impl Backend for ProcessBackend {
     fn name(&self) -> &str {
-        "process"
+        self.workers.name()
     }
 
     fn workers(&self) -> usize {
-        self.inner.scheduler.workers()
+        self.workers.workers()
     }
 
     fn submit(&self, job: Job) {
-        self.inner.scheduler.submit(job);
+        self.workers.submit(job);
     }
 
     fn submit_batch(&self, jobs: Vec<Job>) {
-        self.inner.scheduler.submit_batch(jobs);
+        self.workers.submit_batch(jobs);
     }
 
     /// Per worker, `busy` is the time its process held batches and `jobs` the batches it
-    /// answered; steals and parks are its proxy thread's. Jobs running are the batches in flight.
-    /// Workers started count restarts (after a loss, or `max_tasks_per_child`); workers lost
-    /// count children that ended while the pool did not stop them. Bytes are whole frames.
+    /// answered; steals and parks are its dispatcher thread's. Jobs running are the batches in
+    /// flight. Workers started count restarts (after a loss, or `max_tasks_per_child`); workers
+    /// lost count children that ended while the pool did not stop them. Bytes are whole frames.
     fn stats(&self) -> BackendStats {
-        let mut stats = self.inner.scheduler.stats();
-        self.inner.shared.counters.fill(&mut stats);
-        stats
+        self.workers.stats()
     }
 
-    /// Stops the proxies and their children and waits for them: `Drain` after every queued job,
-    /// `Terminate` at once (SIGTERM, then SIGKILL after the grace period). A `Terminate` during a
-    /// `Drain` on another thread takes effect at once. Called from a reader thread (a callback
-    /// calling `terminate`, `join` or dropping the pool), the shutdown goes on on a thread of its
-    /// own and this call returns: waiting here would wait for this very thread.
+    /// Stops the dispatchers and their children and waits for them: `Drain` after every queued
+    /// job, `Terminate` at once (SIGTERM, then SIGKILL after the grace period). A `Terminate`
+    /// during a `Drain` on another thread takes effect at once. Called from a reader thread (a
+    /// callback calling `terminate`, `join` or dropping the pool), the shutdown goes on on a
+    /// thread of its own and this call returns: waiting here would wait for this very thread.
     fn shutdown(&self, mode: Shutdown) {
-        if mode == Shutdown::Terminate {
-            self.inner.shared.terminating.store(true, Ordering::Release);
-        }
-        if proxy::is_reader_of(&self.inner.shared) {
-            let running = Arc::clone(&self.inner);
-            let finishing = std::thread::Builder::new()
-                .name("parapool-process-shutdown".into())
-                .spawn(move || running.shutdown(mode));
-            if finishing.is_err() {
-                // No thread to finish on: the proxies stop on their own (the flag above, or the
-                // scheduler below), and the pool's drop joins them.
-                self.inner.scheduler.stop(mode);
-            }
-            return;
-        }
-        self.inner.shutdown(mode);
-    }
-}
-
-impl Running {
-    fn shutdown(&self, mode: Shutdown) {
-        if mode == Shutdown::Terminate {
-            self.shared.terminating.store(true, Ordering::Release);
-        }
-        // Even to terminate, the proxies drain the queues: a terminating proxy cancels each job
-        // it takes at once. (Stopping the scheduler with `Terminate` would leave the jobs that a
-        // proxy had already stolen into its own deque alive, and `join` waiting for them.)
-        self.scheduler.stop(Shutdown::Drain);
-        self.proxies.join_all();
-        self.scheduler.stop(Shutdown::Terminate); // later submissions are cancelled at once
-    }
-}
-
-impl Drop for ProcessBackend {
-    fn drop(&mut self) {
-        self.shutdown(Shutdown::Terminate);
+        self.workers.shutdown(mode);
     }
 }
 

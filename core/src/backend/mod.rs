@@ -13,8 +13,9 @@
 //!   the [`wire`] format), the backend's transport carries them to a worker running the same
 //!   binary, the worker runs them with [`registry::run_batch`] (tasks are found by name in the
 //!   [`registry`]), and the outcomes come back to [`Job::complete_encoded`]. A remote backend
-//!   supplies the transport only; [`scheduler::Scheduler`] is the work-stealing queue its
-//!   per-worker proxies take jobs from.
+//!   supplies the transport only: [`remote::RemoteWorkers`] does the rest (dispatch from the
+//!   work-stealing [`scheduler::Scheduler`], batches in flight, lost workers, retries,
+//!   shutdown, statistics).
 //!
 //! Register the backend under a name with [`register_backend!`], and `Pool::builder()
 //! .backend(name)` or `PARAPOOL_BACKEND=name` selects it at run time:
@@ -54,6 +55,7 @@
 mod contract;
 pub mod param;
 pub mod registry;
+pub mod remote;
 pub mod scheduler;
 mod threads;
 pub mod wire;

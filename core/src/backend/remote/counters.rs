@@ -1,4 +1,4 @@
-//! The process backend's statistics: workers started and lost, bytes moved, and per worker the
+//! A remote backend's statistics: workers started and lost, bytes moved, and per worker the
 //! jobs answered, the jobs in flight and the time with jobs in flight (a worker process is busy
 //! while it holds a batch, whatever its proxy thread does).
 //!
@@ -10,11 +10,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parapool_core::backend::BackendStats;
+use crate::stats::BackendStats;
 
-/// The statistics of one process pool.
+/// The statistics of one remote pool.
 #[derive(Debug)]
-pub(crate) struct ProcessCounters {
+pub(crate) struct RemoteCounters {
     epoch: Instant,
     workers_started: AtomicU64,
     workers_lost: AtomicU64,
@@ -33,9 +33,9 @@ struct SlotCounters {
     busy_since: AtomicU64,
 }
 
-impl ProcessCounters {
+impl RemoteCounters {
     pub(crate) fn new(workers: usize) -> Self {
-        ProcessCounters {
+        RemoteCounters {
             epoch: Instant::now(),
             workers_started: AtomicU64::new(0),
             workers_lost: AtomicU64::new(0),
