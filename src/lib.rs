@@ -81,8 +81,11 @@
 //! - `futures`: `Imap::into_stream()` makes an `imap` a `futures::Stream` (`ImapStream`).
 //! - `tracing`: spans and events (target `parapool`) for pools, workers and jobs.
 //! - `indicatif`: an `indicatif::ProgressBar` is a `Progress` (`task.progress(Arc::new(bar))`).
+//! - `mpi`: the `mpi` backend — the worker ranks of an MPI job, on one host or many (`mpiexec -n 3
+//!   ./program`). Building it needs an MPI library and libclang (Debian: `mpich libmpich-dev
+//!   libclang-dev`); the book's Backends chapter shows how to launch and test it.
 //!
-//! Every backend above is always built.
+//! The `inline`, `thread` and `process` backends are always built.
 //!
 //! The tutorial is the book in `book/` (`mdbook serve book`).
 #![deny(missing_docs)]
@@ -102,7 +105,7 @@ pub use parapool_core::{backend, prelude};
 #[doc(inline)]
 pub use parapool_backends as builtin;
 
-pub use parapool_backends::process::init;
+pub use parapool_backends::init;
 
 /// Makes an integration-test file usable with the `process` backend: write it once, at the top
 /// level of the test file (the crate root, not inside a module).

@@ -882,7 +882,11 @@ impl PoolBuilder {
         let workers = self.workers.unwrap_or_else(cpu_count);
         check_workers("workers", workers)?;
         let name = self.backend.as_deref().unwrap_or(DEFAULT_BACKEND);
-        let config = BackendConfig { options: self.options, ..BackendConfig::new(workers) };
+        let config = BackendConfig {
+            options: self.options,
+            workers_chosen: self.workers.is_some(),
+            ..BackendConfig::new(workers)
+        };
         let backend = find_backend(name)?.create(&config)?;
         Ok(Pool::with_backend(backend))
     }

@@ -9,14 +9,38 @@ use parapool::backend::{Backend, BackendConfig, BackendFactory, Job, Shutdown};
 use parapool::{Error, Pool};
 use parking_lot::Mutex;
 
-/// Every backend the property and conformance tests run on. Adding a backend is one line here.
-pub const BACKENDS: &[&str] = &[
+/// The backends every property and conformance test runs on. Adding a backend is one line here.
+const DEFAULT_BACKENDS: &[&str] = &[
     "inline",         // the reference semantics
     "serde-loopback", // a third-party backend (below) that sends every call through the codec
     "thread",
     "process",
     "counting", // a third-party backend from another crate (examples/counting-backend), wrapping thread
 ];
+
+/// The backends the tests run on: [`DEFAULT_BACKENDS`], or the comma-separated names in
+/// `PARAPOOL_TEST_BACKENDS` (CI runs the suites under `mpiexec` with
+/// `PARAPOOL_TEST_BACKENDS=mpi`). Iterate it like a slice: `for &backend in BACKENDS`.
+pub const BACKENDS: Backends = Backends;
+
+/// See [`BACKENDS`].
+#[derive(Clone, Copy, Debug)]
+pub struct Backends;
+
+impl IntoIterator for Backends {
+    type Item = &'static &'static str;
+    type IntoIter = std::slice::Iter<'static, &'static str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        static CHOSEN: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        CHOSEN
+            .get_or_init(|| match std::env::var("PARAPOOL_TEST_BACKENDS") {
+                Ok(names) => names.split(',').map(|name| &*String::leak(name.trim().to_owned())).collect(),
+                Err(_) => DEFAULT_BACKENDS.to_vec(),
+            })
+            .iter()
+    }
+}
 
 // Links the third-party backend's crate, so its registration is in every test binary.
 use parapool_counting_backend as _;

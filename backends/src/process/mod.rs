@@ -42,19 +42,19 @@
 //! ```
 
 mod child;
-mod frame;
+pub(crate) mod frame;
 #[doc(hidden)]
 pub mod fuzz;
-mod protocol;
+pub(crate) mod protocol;
 mod spawn;
 mod transport;
-mod worker;
+pub(crate) mod worker;
 
 use std::time::Duration;
 
 use parapool_core::backend::param::Params;
 use parapool_core::backend::remote::{RemotePolicy, RemoteWorkers};
-use parapool_core::backend::{check_workers, wire, Backend, BackendConfig, BackendStats, Job, Shutdown};
+use parapool_core::backend::{check_workers, wire, Backend, BackendConfig};
 use parapool_core::{Args, Error, Task};
 
 pub use frame::DEFAULT_MAX_FRAME;
@@ -245,43 +245,11 @@ impl ProcessBackend {
     }
 }
 
-/// The process backend is the shared remote-worker layer
-/// ([`RemoteWorkers`]) over pipes to child
-/// processes; every method forwards to it.
-impl Backend for ProcessBackend {
-    fn name(&self) -> &str {
-        self.workers.name()
-    }
-
-    fn workers(&self) -> usize {
-        self.workers.workers()
-    }
-
-    fn submit(&self, job: Job) {
-        self.workers.submit(job);
-    }
-
-    fn submit_batch(&self, jobs: Vec<Job>) {
-        self.workers.submit_batch(jobs);
-    }
-
-    /// Per worker, `busy` is the time its process held batches and `jobs` the batches it
-    /// answered; steals and parks are its dispatcher thread's. Jobs running are the batches in
-    /// flight. Workers started count restarts (after a loss, or `max_tasks_per_child`); workers
-    /// lost count children that ended while the pool did not stop them. Bytes are whole frames.
-    fn stats(&self) -> BackendStats {
-        self.workers.stats()
-    }
-
-    /// Stops the dispatchers and their children and waits for them: `Drain` after every queued
-    /// job, `Terminate` at once (SIGTERM, then SIGKILL after the grace period). A `Terminate`
-    /// during a `Drain` on another thread takes effect at once. Called from a reader thread (a
-    /// callback calling `terminate`, `join` or dropping the pool), the shutdown goes on on a
-    /// thread of its own and this call returns: waiting here would wait for this very thread.
-    fn shutdown(&self, mode: Shutdown) {
-        self.workers.shutdown(mode);
-    }
-}
+// The process backend is the shared remote-worker layer ([`RemoteWorkers`]) over pipes to child
+// processes. Per worker, `busy` is the time its process held batches and `jobs` the batches it
+// answered; bytes are whole frames. `Terminate` sends SIGTERM, then SIGKILL after the grace
+// period; a shutdown called from a reader thread (a callback) finishes on a thread of its own.
+forward_backend_to_remote_workers!(ProcessBackend);
 
 /// Registered by `parapool::process_worker_test!()`: the test that a worker re-execution of a
 /// test binary must run (the one that calls [`init`]).

@@ -98,6 +98,10 @@ pub trait Backend: Send + Sync + 'static {
 pub struct BackendConfig {
     /// The number of workers, at least 1.
     pub workers: usize,
+    /// Whether the caller chose `workers` (`PoolBuilder::workers`, `PARAPOOL_WORKERS`); when
+    /// not, it is [`cpu_count`](crate::cpu_count), and a backend with a size of its own (the
+    /// `mpi` backend: the worker ranks it was launched with) may use that instead.
+    pub workers_chosen: bool,
     /// Backend-specific settings by name, as text ([`PoolBuilder::option`](crate::PoolBuilder::option),
     /// `PARAPOOL_OPTIONS`). Each backend documents the ones it takes and rejects the rest
     /// ([`check_known`](Self::check_known)), so a misspelt option is an error, not ignored.
@@ -111,7 +115,7 @@ impl BackendConfig {
     /// assert_eq!(parapool::backend::BackendConfig::new(3).workers, 3);
     /// ```
     pub fn new(workers: usize) -> Self {
-        BackendConfig { workers, options: BTreeMap::new() }
+        BackendConfig { workers, workers_chosen: true, options: BTreeMap::new() }
     }
 
     /// Sets option `key` to `value`.
