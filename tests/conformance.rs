@@ -313,6 +313,20 @@ fn pool_and_handles_cross_threads() {
     assert_send_sync::<Error>();
 }
 
+#[test]
+fn get_timeout_gives_up_and_the_call_still_completes() {
+    for backend in BACKENDS {
+        let pool = common::pool(backend);
+        let mut handle = pool.apply_async(common::sleep_ms, (300,), ()).unwrap();
+        if handle.ready() {
+            continue; // the inline and loopback backends ran it at submission: nothing to time out
+        }
+        let timeout = Duration::from_millis(10);
+        assert_eq!(handle.get_timeout(timeout), Err(Error::Timeout(timeout)), "{backend}");
+        assert_eq!(handle.get_timeout(Duration::from_secs(30)), Ok(300), "{backend}");
+    }
+}
+
 // ----- with a backend that holds jobs until released --------------------------------------------
 
 #[test]

@@ -69,9 +69,11 @@ pub mod thread;
 /// parapool::init(); // in a plain run: returns at once
 /// ```
 pub fn init() {
-    #[cfg(feature = "mpi")]
-    mpi::serve_if_worker_rank();
+    // A process-backend worker first: it inherits its parent's MPI environment (rank 0's) but
+    // must never touch MPI.
     process::init();
+    #[cfg(feature = "mpi")]
+    mpi::init_rank();
 }
 
 /// Entry points for the fuzz targets in `fuzz/` (outside the workspace build); not a public API.

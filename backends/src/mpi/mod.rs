@@ -43,7 +43,16 @@ use parapool_core::backend::remote::{RemotePolicy, RemoteWorkers};
 use parapool_core::backend::{check_workers, Backend, BackendConfig, Shutdown};
 use parapool_core::Error;
 
-pub(crate) use worker::serve_if_worker_rank;
+/// Under an MPI launcher: a worker rank serves and exits here; rank 0 arranges to release the
+/// worker ranks when the program exits, even if it never makes an `mpi` pool (they would wait
+/// for it forever).
+pub(crate) fn init_rank() {
+    match rank_from_env() {
+        Some(0) => runtime::release_workers_at_exit(),
+        Some(_) => worker::serve_if_worker_rank(),
+        None => {}
+    }
+}
 
 /// The message tag of a frame (requests to workers, results to rank 0).
 const TAG_FRAME: i32 = 1;

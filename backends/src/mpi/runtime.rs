@@ -21,6 +21,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use mpi::request::{Request as MpiRequest, StaticScope};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use parapool_core::backend::remote::InFlight;
@@ -88,21 +89,30 @@ fn start() -> Result<Arc<Runtime>, Error> {
         .spawn(move || run(incoming, started))
         .map_err(|e| mpi_error(format!("starting the MPI thread: {e}")))?;
     let size = size.recv().map_err(|_| mpi_error("the MPI thread ended while starting".into()))??;
-    // SAFETY: `finalize_at_exit` is an `extern "C" fn()` that neither unwinds nor takes
-    // arguments, as atexit requires.
-    if unsafe { libc::atexit(finalize_at_exit) } != 0 {
-        return Err(mpi_error("could not register the MPI finalization at exit".into()));
-    }
+    release_workers_at_exit();
     Ok(Arc::new(Runtime { commands: Mutex::new(commands), size, in_use: Mutex::new(false), next_epoch: Mutex::new(0) }))
 }
 
-/// At exit: stop the worker ranks and finalize, on the MPI thread. Waiting for the ranks has no
+/// Registers [`finalize_at_exit`] once: by `init()` on rank 0, or when the MPI thread starts.
+pub(crate) fn release_workers_at_exit() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        // SAFETY: `finalize_at_exit` is an `extern "C" fn()` that neither unwinds nor takes
+        // arguments, as atexit requires.
+        if unsafe { libc::atexit(finalize_at_exit) } != 0 {
+            eprintln!("parapool: could not register the release of the MPI worker ranks at exit");
+        }
+    });
+}
+
+/// At exit: start MPI if no pool did (the worker ranks wait for rank 0), stop the worker ranks
+/// and finalize, on the MPI thread. Waiting for the ranks has no
 /// limit (each finishes the batch it runs); waiting for `MPI_Finalize` has [`FINALIZE_GRACE`]:
 /// with UCX's TCP transport it was seen here to hang now and then, in a minimal C-style program
 /// too, and a program that has delivered every result must not hang at exit.
 extern "C" fn finalize_at_exit() {
     let _ = std::panic::catch_unwind(|| {
-        if let Some(Ok(runtime)) = RUNTIME.get() {
+        if let Ok(runtime) = runtime() {
             let (done, finished) = mpsc::channel();
             if runtime.send(Command::Exit(done)).is_ok() && finished.recv().is_ok() {
                 if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(FINALIZE_GRACE) {
@@ -152,6 +162,46 @@ fn run(commands: Receiver<Command>, started: Sender<Result<i32, Error>>) {
     }
 }
 
+/// A frame being sent without blocking. A blocking send would deadlock with a large result:
+/// rank 0 waiting for a worker to take a large batch while the worker waits for rank 0 to take
+/// its large result (MPI's rendezvous protocol, beyond a few KiB). So rank 0 only starts sends,
+/// and keeps receiving while they complete.
+struct PendingSend {
+    request: Option<MpiRequest<'static, [u8], StaticScope>>,
+    /// The frame, leaked for as long as MPI may read it; freed once the request completed.
+    buffer: *mut [u8],
+}
+
+impl PendingSend {
+    fn start(world: &SimpleCommunicator, rank: i32, frame: Vec<u8>) -> Self {
+        let buffer: &'static mut [u8] = Box::leak(frame.into_boxed_slice());
+        let pointer: *mut [u8] = buffer;
+        // SAFETY: `pointer` comes from the leaked box just above; the shared reference made from
+        // it lives as long as the request, and the box is only rebuilt (and freed) in `done`,
+        // after MPI reported the request complete, so nothing writes or frees it meanwhile.
+        let frame: &'static [u8] = unsafe { &*pointer };
+        let request = world.process_at_rank(rank).immediate_send_with_tag(StaticScope, frame, TAG_FRAME);
+        PendingSend { request: Some(request), buffer: pointer }
+    }
+
+    /// Whether the send has completed (its buffer then freed).
+    fn done(&mut self) -> bool {
+        let Some(request) = self.request.take() else { return true };
+        match request.test() {
+            Ok(_) => {
+                // SAFETY: the request completed, so MPI no longer reads the buffer; it was leaked
+                // from a box in `start` and is rebuilt and freed here, once.
+                drop(unsafe { Box::from_raw(self.buffer) });
+                true
+            }
+            Err(request) => {
+                self.request = Some(request);
+                false
+            }
+        }
+    }
+}
+
 /// Which window each worker rank's results go to.
 struct Route {
     epoch: u64,
@@ -162,13 +212,17 @@ struct Route {
 /// finalizing) or until every sender is gone.
 fn serve(world: &SimpleCommunicator, commands: &Receiver<Command>) -> Option<Sender<()>> {
     let mut routes: Vec<Option<Route>> = (0..world.size()).map(|_| None).collect();
+    let mut sending: Vec<PendingSend> = Vec::new();
     let mut pause = Duration::from_micros(50);
     loop {
         let mut busy = false;
-        match commands.recv_timeout(pause) {
-            Ok(Command::Attach { rank, epoch, in_flight }) => routes[rank as usize] = Some(Route { epoch, in_flight }),
+        match commands.recv_timeout(if sending.is_empty() { pause } else { Duration::ZERO }) {
+            Ok(Command::Attach { rank, epoch, in_flight }) => {
+                in_flight.mark_receiving_thread();
+                routes[rank as usize] = Some(Route { epoch, in_flight });
+            }
             Ok(Command::Send { rank, frame }) => {
-                world.process_at_rank(rank).send_with_tag(&frame[..], TAG_FRAME);
+                sending.push(PendingSend::start(world, rank, frame));
                 busy = true;
             }
             Ok(Command::Detach { rank, epoch, cause }) => {
@@ -179,15 +233,16 @@ fn serve(world: &SimpleCommunicator, commands: &Receiver<Command>) -> Option<Sen
                 }
             }
             Ok(Command::Exit(done)) => {
-                stop_workers(world, &mut routes);
+                stop_workers(world, &mut routes, sending);
                 return Some(done);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                stop_workers(world, &mut routes);
+                stop_workers(world, &mut routes, sending);
                 return None;
             }
         }
+        sending.retain_mut(|send| !send.done());
         while let Some((message, status)) = world.any_process().immediate_matched_probe() {
             let (frame, status) = (message, status).matched_receive_vec::<u8>();
             if status.tag() == TAG_FRAME {
@@ -227,9 +282,16 @@ fn route(routes: &[Option<Route>], rank: i32, frame: &[u8]) -> Result<(), String
 
 /// Sends every worker rank the shutdown frame, fails what attached windows still hold, and takes
 /// in messages until each rank has said goodbye.
-fn stop_workers(world: &SimpleCommunicator, routes: &mut [Option<Route>]) {
+fn stop_workers(world: &SimpleCommunicator, routes: &mut [Option<Route>], mut sending: Vec<PendingSend>) {
     for route in routes.iter_mut().filter_map(Option::take) {
         route.in_flight.lost("the program is exiting");
+    }
+    // Finish the sends under way, taking in (and dropping) what the ranks send meanwhile.
+    while !sending.is_empty() {
+        sending.retain_mut(|send| !send.done());
+        while let Some((message, status)) = world.any_process().immediate_matched_probe() {
+            let _ = (message, status).matched_receive_vec::<u8>();
+        }
     }
     let shutdown = encode_frame(&Request::Shutdown, usize::MAX).expect("a shutdown frame encodes");
     for rank in 1..world.size() {

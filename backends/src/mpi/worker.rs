@@ -10,6 +10,7 @@
 //! 92–96 % of a core), the backoff ~2 %.
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mpi::topology::SimpleCommunicator;
@@ -31,12 +32,20 @@ pub(crate) fn serve_if_worker_rank() {
         std::process::exit(2);
     };
     let world = universe.world();
+    // A task that calls `std::process::exit` would end this rank without a word to rank 0, which
+    // would then wait forever for its answer: while serving, an exit aborts the whole job instead.
+    SERVING.store(true, Ordering::SeqCst);
+    // SAFETY: `abort_if_serving` is an `extern "C" fn()` that does not unwind, as atexit requires.
+    if unsafe { libc::atexit(abort_if_serving) } != 0 {
+        eprintln!("parapool: MPI worker rank {}: could not register the exit check", world.rank());
+    }
     // A panic here is outside any task (a task's panic is caught per call): end the whole job
     // rather than leave rank 0 waiting for an answer that will never come (finalizing would
     // block on the other ranks).
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| serve(&world)));
     match served {
         Ok(Ok(())) => {
+            SERVING.store(false, Ordering::SeqCst);
             world.process_at_rank(0).send_with_tag(&[] as &[u8], TAG_BYE);
             // MPI_Finalize was seen to hang now and then with UCX's TCP transport (see rank 0's
             // side): the rank has done its work, so it leaves after a grace period regardless.
@@ -55,6 +64,25 @@ pub(crate) fn serve_if_worker_rank() {
             eprintln!("parapool: MPI worker rank {} panicked outside a task; aborting the job", world.rank());
             world.abort(101)
         }
+    }
+}
+
+/// Whether this rank is serving batches (an exit now would leave rank 0 waiting).
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// At exit: if the rank is still serving, a task ended the process (`std::process::exit`), so
+/// the job is aborted with a message rather than left waiting for this rank's answers. It runs
+/// on the exiting thread — the one that serves, which initialised MPI, as `Funneled` requires.
+extern "C" fn abort_if_serving() {
+    if SERVING.load(Ordering::SeqCst) {
+        let rank = rank_from_env().unwrap_or(0);
+        eprintln!(
+            "parapool: MPI worker rank {rank} exited (std::process::exit) in the middle of a batch; \
+             aborting the MPI job, since MPI cannot replace a rank"
+        );
+        // SAFETY: MPI is initialised on this thread and not finalized (the rank is serving);
+        // MPI_Abort takes the world communicator, a plain handle, and an error code.
+        unsafe { mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 71) };
     }
 }
 
