@@ -17,9 +17,9 @@
 //! MPI — MPI ends the job badly if rank 0 exits without finalizing, and finalizing with results
 //! still unreceived could block.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mpi::request::{Request as MpiRequest, StaticScope};
 use mpi::topology::SimpleCommunicator;
@@ -31,6 +31,11 @@ use parking_lot::Mutex;
 use super::{mpi_error, TAG_BYE, TAG_FRAME};
 use crate::process::frame::{decode, encode_frame, HEADER};
 use crate::process::protocol::{Request, Response};
+
+/// How long the MPI thread (and an idle worker rank) keeps polling without sleeping after its
+/// last message: a call's answer, or the next batch, usually comes within it, and sleeping
+/// between polls would add up to a millisecond to each round trip.
+pub(crate) const HOT: Duration = Duration::from_millis(2);
 
 /// Batch ids on the wire: the attachment's epoch above bit 40, the pool's own id below.
 pub(crate) const EPOCH_SHIFT: u32 = 40;
@@ -214,9 +219,19 @@ fn serve(world: &SimpleCommunicator, commands: &Receiver<Command>) -> Option<Sen
     let mut routes: Vec<Option<Route>> = (0..world.size()).map(|_| None).collect();
     let mut sending: Vec<PendingSend> = Vec::new();
     let mut pause = Duration::from_micros(50);
+    let mut last_busy = Instant::now();
     loop {
         let mut busy = false;
-        match commands.recv_timeout(if sending.is_empty() { pause } else { Duration::ZERO }) {
+        let hot = !sending.is_empty() || last_busy.elapsed() < HOT;
+        let command = if hot {
+            commands.try_recv().map_err(|e| match e {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        } else {
+            commands.recv_timeout(pause)
+        };
+        match command {
             Ok(Command::Attach { rank, epoch, in_flight }) => {
                 in_flight.mark_receiving_thread();
                 routes[rank as usize] = Some(Route { epoch, in_flight });
@@ -254,7 +269,14 @@ fn serve(world: &SimpleCommunicator, commands: &Receiver<Command>) -> Option<Sen
             }
             busy = true;
         }
-        pause = if busy { Duration::from_micros(50) } else { (pause * 2).min(Duration::from_millis(1)) };
+        if busy {
+            last_busy = Instant::now();
+            pause = Duration::from_micros(50);
+        } else if hot {
+            std::thread::yield_now();
+        } else {
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
     }
 }
 
