@@ -18,9 +18,10 @@
 //!   remote-worker layer's ([`parapool_core::backend::remote`]), exactly as on the `process`
 //!   backend; batches travel as the process backend's frames, one MPI message each, with their
 //!   ids in the payload (MPI tags only go up to 32,767).
-//! - **Threads**: one thread of rank 0 makes every MPI call (`Funneled`), polling for results
-//!   with a backoff from 50 µs to 1 ms, as idle worker ranks do: MPICH's blocking receive spins a
-//!   core at 100 %, the backoff ~2 %.
+//! - **Threads**: one thread of rank 0 makes every MPI call (`Funneled`). It polls for results
+//!   without sleeping for 2 ms after its last message, then with a backoff from 50 µs to 1 ms, as
+//!   worker ranks do: MPICH's blocking receive spins a core at 100 % for as long as it waits, an
+//!   idle rank here costs ~1 %.
 //! - **One pool at a time** uses the worker ranks; pools may follow one another. At exit, rank 0
 //!   stops the worker ranks and finalizes MPI.
 //! - **Faults**: a task's panic is that call's error, as everywhere. A panic or protocol error

@@ -4,8 +4,9 @@
 //!
 //! Pools talk to it through a channel of [`Command`]s: attach a worker rank to a pool's window
 //! ([`InFlight`]), send a frame to a rank, detach a rank. Between commands it polls for results
-//! with a non-blocking probe, backing off from 50 µs to 1 ms while nothing happens (a blocking
-//! probe would spin a core), and waking at once for a new command. Each result is routed by its
+//! with a non-blocking probe: without sleeping for [`HOT`] after its last message, then backing
+//! off from 50 µs to 1 ms while nothing happens (a blocking probe would spin a core), waking at
+//! once for a new command. Sends only start (see [`PendingSend`]) and complete while it polls. Each result is routed by its
 //! source rank to the window attached to that rank; a result carries its batch id, whose high
 //! bits are the attachment's *epoch*, so a late answer for a pool that has let the rank go (a
 //! terminated one) is recognised and dropped instead of completing another pool's batch.
