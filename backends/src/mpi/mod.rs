@@ -43,6 +43,7 @@ mod worker;
 use parapool_core::backend::remote::{RemotePolicy, RemoteWorkers};
 use parapool_core::backend::{check_workers, Backend, BackendConfig, Shutdown};
 use parapool_core::Error;
+use std::sync::atomic::Ordering;
 
 /// Under an MPI launcher: a worker rank serves and exits here; rank 0 arranges to release the
 /// worker ranks when the program exits, even if it never makes an `mpi` pool (they would wait
@@ -100,14 +101,10 @@ impl MpiBackend {
             check_workers("workers", workers)?;
         }
         let runtime = runtime::runtime()?;
-        {
-            let mut in_use = runtime.in_use.lock();
-            if *in_use {
-                return Err(mpi_error(
-                    "another mpi pool has the worker ranks; drop it (or reuse it) before making another".into(),
-                ));
-            }
-            *in_use = true;
+        if runtime.in_use.swap(true, Ordering::AcqRel) {
+            return Err(mpi_error(
+                "another mpi pool has the worker ranks; drop it (or reuse it) before making another".into(),
+            ));
         }
         let ranks = usize::try_from(runtime.size - 1).unwrap_or(0);
         let mut policy = RemotePolicy::default();
@@ -117,7 +114,7 @@ impl MpiBackend {
         match started {
             Ok(workers) => Ok(MpiBackend { workers }),
             Err(error) => {
-                *runtime.in_use.lock() = false;
+                runtime.in_use.store(false, Ordering::Release);
                 Err(error)
             }
         }
@@ -133,7 +130,7 @@ impl Drop for MpiBackend {
     fn drop(&mut self) {
         self.workers.shutdown(Shutdown::Terminate);
         if let Ok(runtime) = runtime::runtime() {
-            *runtime.in_use.lock() = false;
+            runtime.in_use.store(false, Ordering::Release);
         }
     }
 }

@@ -18,6 +18,7 @@
 //! MPI — MPI ends the job badly if rank 0 exits without finalizing, and finalizing with results
 //! still unreceived could block.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -60,8 +61,8 @@ pub(crate) struct Runtime {
     /// The number of ranks in the job.
     pub(crate) size: i32,
     /// Whether a pool has the worker ranks now (one pool at a time).
-    pub(crate) in_use: Mutex<bool>,
-    next_epoch: Mutex<u64>,
+    pub(crate) in_use: AtomicBool,
+    next_epoch: AtomicU64,
 }
 
 impl Runtime {
@@ -73,9 +74,7 @@ impl Runtime {
     }
 
     pub(crate) fn new_epoch(&self) -> u64 {
-        let mut next = self.next_epoch.lock();
-        *next += 1;
-        *next
+        self.next_epoch.fetch_add(1, Ordering::Relaxed) + 1
     }
 }
 
@@ -96,7 +95,12 @@ fn start() -> Result<Arc<Runtime>, Error> {
         .map_err(|e| mpi_error(format!("starting the MPI thread: {e}")))?;
     let size = size.recv().map_err(|_| mpi_error("the MPI thread ended while starting".into()))??;
     release_workers_at_exit();
-    Ok(Arc::new(Runtime { commands: Mutex::new(commands), size, in_use: Mutex::new(false), next_epoch: Mutex::new(0) }))
+    Ok(Arc::new(Runtime {
+        commands: Mutex::new(commands),
+        size,
+        in_use: AtomicBool::new(false),
+        next_epoch: AtomicU64::new(0),
+    }))
 }
 
 /// Registers [`finalize_at_exit`] once: by `init()` on rank 0, or when the MPI thread starts.

@@ -74,7 +74,7 @@ impl<C: Connector> Dispatcher<C> {
             }
             let conn = match self.connection() {
                 Ok(conn) => conn,
-                Err(error) => return job.into_iter().for_each(|job| job.fail(error.clone())),
+                Err(error) => return job.take().expect("not yet sent").fail(error),
             };
             let mut window = conn.in_flight.wait_for_room(max_in_flight);
             if window.lost || shared.terminating() {
