@@ -1,0 +1,86 @@
+//! Parallel efficiency and worker utilization on 2,000 tasks of 1 ms, stated so that a noisy
+//! 2-core machine can measure them:
+//!
+//! - **efficiency**: the fastest sequential round over (workers × this round's parallel time),
+//!   median of the rounds — what the user gets, machine drift included;
+//! - **utilization**: the time spent inside tasks (each task times itself, wherever it runs) over
+//!   (workers × wall) — the part a scheduler decides (idle workers, time spent scheduling), immune
+//!   to the machine slowing the tasks themselves;
+//!
+//! both beside plain threads with the tasks split in fixed halves, which have no scheduler at all
+//! and so measure what this machine can deliver in the same rounds.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use crate::contenders::{spin_contenders, Pools, SpinWork, Wanted};
+use crate::python::Python;
+use crate::report::{self, Report};
+use crate::rounds::{alternate, quartiles, Series};
+use crate::workload::iterations_for;
+use crate::Setup;
+
+/// The scheduler-free reference.
+const SPLIT: &str = "std threads, fixed split";
+
+/// One contender's figures.
+pub struct Efficiency {
+    pub name: String,
+    pub efficiency: [f64; 3],
+    pub utilization: [f64; 3],
+}
+
+/// Runs the section and reports it.
+pub fn run(setup: &Setup, pools: &Pools, python: Option<&RefCell<Python>>, report: &mut Report) -> Vec<Efficiency> {
+    let tasks = if setup.quick { 100 } else { 2_000 };
+    let size = Duration::from_millis(1);
+    let work = SpinWork {
+        iterations: iterations_for(size, setup.per_nanosecond),
+        python_iterations: iterations_for(size, setup.python_per_nanosecond),
+        tasks,
+        timed: true,
+    };
+    eprintln!("efficiency: 1ms x {tasks}");
+    let wanted = Wanted { inline: false, python_loop: true };
+    let series = alternate(setup.rounds, spin_contenders(pools, work, python, wanted));
+    let find = |name: &str| series.iter().find(|s| s.name == name);
+    let workers = pools.workers as f64;
+    let figures: Vec<Efficiency> = series
+        .iter()
+        .filter(|s| !s.name.ends_with("loop"))
+        .map(|s: &Series| {
+            let baseline = if s.name.starts_with("Python") { find("Python loop") } else { find("plain loop") };
+            let fastest_sequential = baseline.expect("a baseline").fastest();
+            Efficiency {
+                name: s.name.clone(),
+                efficiency: quartiles(s.samples.iter().map(|x| fastest_sequential / (workers * x.wall)).collect()),
+                utilization: quartiles(
+                    s.samples.iter().map(|x| x.in_tasks.expect("timed tasks") / (workers * x.wall)).collect(),
+                ),
+            }
+        })
+        .collect();
+    let split = figures.iter().find(|f| f.name == SPLIT).map(|f| f.efficiency[1]).expect("the split runs");
+    report.text(&format!(
+        "### Efficiency and utilization, {tasks} tasks of 1 ms on {} workers\n\n\
+         Efficiency: the fastest sequential round / (workers × parallel time), median of the \
+         rounds. Utilization: time inside tasks / (workers × wall). \"vs split\": efficiency minus \
+         that of plain threads with a fixed half each (no scheduler), in percentage points. \
+         Targets: thread utilization ≥ 99 % and process ≥ 97 %; thread efficiency within 1 point \
+         of the split, process within 3.",
+        pools.workers
+    ));
+    let rows: Vec<Vec<String>> = figures
+        .iter()
+        .map(|f| {
+            vec![
+                f.name.clone(),
+                report::percent(f.efficiency),
+                report::percent(f.utilization),
+                format!("{:+.1}", 100.0 * (f.efficiency[1] - split)),
+            ]
+        })
+        .collect();
+    report.table(&["contender", "efficiency", "utilization", "vs split (points)"], &rows);
+    figures
+}
