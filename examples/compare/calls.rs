@@ -89,6 +89,22 @@ pub fn contenders<'a>(
         );
     }
     let rayon = &pools.rayon;
+    let threadpool = &pools.threadpool;
+    add(0, 4, Contender::timed("rayon install", move || check((0..n).map(|i| rayon.install(|| plus_one(i))).sum())));
+    add(
+        0,
+        5,
+        Contender::timed("threadpool execute, one at a time", move || {
+            let (sender, receiver) = mpsc::channel();
+            let mut sum = 0;
+            for i in 0..n {
+                let sender = sender.clone();
+                threadpool.execute(move || sender.send(plus_one(i)).expect("the receiver waits"));
+                sum += receiver.recv().expect("a result");
+            }
+            check(sum)
+        }),
+    );
     add(
         1,
         4,
@@ -110,7 +126,7 @@ pub fn contenders<'a>(
             check(rayon.install(|| (0..n).into_par_iter().map(*plus_one).collect::<Vec<u64>>()).into_iter().sum())
         }),
     );
-    let threadpool = &pools.threadpool;
+
     add(
         1,
         5,
@@ -149,12 +165,14 @@ pub fn run<'a>(setup: &Setup, pools: &'a Pools, python: Option<&'a RefCell<Pytho
     for (&(row, column), s) in cells.iter().zip(&series) {
         table[row][column] = report::time(s.median() / n as f64);
     }
+    report.section("calls");
     report.text(&format!(
         "### What one call costs ({} workers)\n\n\
          A trivial task (`x + 1`), {n} calls per run, time per call (median of the rounds). \
          \"apply_async, then get\" submits every call, then takes every result: rayon's and \
          threadpool's figure is a spawn with a channel per task (the same service: a result per \
-         task). The map rows divide the whole map by the number of items.",
+         task); their \"apply\" is `install` (rayon) and `execute` followed by a wait for the \
+         result (threadpool). The map rows divide the whole map by the number of items.",
         pools.workers
     ));
     let rows: Vec<Vec<String>> =

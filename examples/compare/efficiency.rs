@@ -61,6 +61,7 @@ pub fn run(setup: &Setup, pools: &Pools, python: Option<&RefCell<Python>>, repor
         })
         .collect();
     let split = figures.iter().find(|f| f.name == SPLIT).map(|f| f.efficiency[1]).expect("the split runs");
+    report.section("efficiency");
     report.text(&format!(
         "### Efficiency and utilization, {tasks} tasks of 1 ms on {} workers\n\n\
          Efficiency: the fastest sequential round / (workers × parallel time), median of the \

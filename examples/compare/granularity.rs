@@ -70,6 +70,7 @@ pub fn break_even(results: &[AtSize], name: &str) -> Option<Duration> {
 
 fn write(workers: usize, results: &[AtSize], report: &mut Report) {
     let names: Vec<String> = results[0].speedups.iter().map(|(n, _)| n.clone()).collect();
+    report.section("granularity");
     report.text(&format!(
         "### Speedup over the plain loop, by task size ({workers} workers)\n\n\
          Median over the rounds of (plain loop's time / contender's time) in the same round, \

@@ -89,13 +89,10 @@ fn main() {
         std::process::exit(2)
     });
     let mut report = Report::default();
-    let python = match options.python.then(Python::start) {
-        Some(Ok(python)) => Some(RefCell::new(python)),
-        Some(Err(why)) => {
-            report.text(&format!("> Python's `Pool` is left out of this run: {why}."));
-            None
-        }
-        None => None,
+    let (python, without_python) = match options.python.then(Python::start) {
+        Some(Ok(python)) => (Some(RefCell::new(python)), None),
+        Some(Err(why)) => (None, Some(why)),
+        None => (None, Some("--no-python".to_string())),
     };
     let python = python.as_ref();
     let cores = parapool::cpu_count();
@@ -106,12 +103,17 @@ fn main() {
         per_nanosecond: workload::iterations_per_nanosecond(),
         python_per_nanosecond: python.map_or(1.0, |p| p.borrow_mut().ask("calibrate")[0]),
     };
+    report.section("run");
     report.text(&format!(
-        "Measured by `cargo run --release --example compare{}` on {cores} cores, {} rounds per \
-         figure, every contender once per round in rotating order.",
+        "Measured by `cargo run --release --example compare{}` on {cores} cores ({}), {} rounds \
+         per figure, every contender once per round in rotating order.",
         if setup.quick { " -- --quick" } else { "" },
+        cpu_model(),
         setup.rounds
     ));
+    if let Some(why) = without_python {
+        report.text(&format!("> Python's `Pool` is left out of this run: {why}."));
+    }
     let pools = Pools::start(cores);
     calls::run(&setup, &pools, python, &mut report);
     let by_size = granularity::run(&setup, &pools, python, &mut report);
@@ -129,5 +131,19 @@ fn main() {
         result.expect("an SVG plot");
     }
     std::fs::write(options.out.join("results.md"), &report.markdown).expect("results.md");
-    eprintln!("compare: wrote results.md, speedup-by-task-size.svg and scaling.svg to {}", options.out.display());
+    for (stem, markdown) in &report.sections {
+        std::fs::write(options.out.join(format!("{stem}.md")), markdown).expect("a section's markdown");
+    }
+    eprintln!(
+        "compare: wrote results.md (and each section: {}), speedup-by-task-size.svg and scaling.svg to {}",
+        report.sections.iter().map(|(stem, _)| format!("{stem}.md")).collect::<Vec<_>>().join(", "),
+        options.out.display()
+    );
+}
+
+/// The processor's model name, from `/proc/cpuinfo` where there is one.
+fn cpu_model() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo.lines().find_map(|line| line.strip_prefix("model name")?.split(':').nth(1));
+    model.map_or_else(|| std::env::consts::ARCH.to_string(), |m| m.trim().to_string())
 }

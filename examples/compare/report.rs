@@ -2,17 +2,28 @@
 
 use std::fmt::Write;
 
-/// A markdown document, built section by section.
+/// A markdown document, built section by section; each section is also kept on its own, so that
+/// the book can put prose between them (`{{#include performance/granularity.md}}`).
 #[derive(Default)]
 pub struct Report {
     pub markdown: String,
+    /// (file stem, markdown) of each section, in order.
+    pub sections: Vec<(String, String)>,
 }
 
 impl Report {
+    /// Starts a section: what follows goes to `<stem>.md` as well as to the whole report.
+    pub fn section(&mut self, stem: &str) {
+        self.sections.push((stem.to_string(), String::new()));
+    }
+
     /// Adds a paragraph (or a heading: any markdown block) and prints it.
     pub fn text(&mut self, block: &str) {
         println!("{block}\n");
         let _ = write!(self.markdown, "{block}\n\n");
+        if let Some((_, section)) = self.sections.last_mut() {
+            let _ = write!(section, "{block}\n\n");
+        }
     }
 
     /// Adds a table and prints it.

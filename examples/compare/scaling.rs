@@ -53,6 +53,7 @@ pub fn run(setup: &Setup, python: Option<&RefCell<Python>>, report: &mut Report)
         results.push(AtWorkers { workers, speedups });
     }
     let names: Vec<&str> = results[0].speedups.iter().map(|(n, _)| n.as_str()).collect();
+    report.section("scaling");
     report.text(&format!(
         "### Scaling with the worker count\n\n\
          {tasks} tasks of 100 µs; speedup over the plain loop (Python's `Pool` over Python's loop), \

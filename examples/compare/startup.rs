@@ -19,6 +19,7 @@ pub fn run(setup: &Setup, python: Option<&RefCell<Python>>, report: &mut Report)
     let workers = setup.cores;
     eprintln!("start-up");
     let series = alternate(setup.rounds.max(5), contenders(workers, python));
+    report.section("startup");
     report.text(&format!(
         "### Start-up and idle cost ({workers} workers)\n\n\
          Start-up: a pool started, one call answered, the pool closed and joined (median of the \

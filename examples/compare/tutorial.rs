@@ -22,6 +22,7 @@ pub fn run(setup: &Setup, pools: &Pools, python: Option<&RefCell<Python>>, repor
     if let Some(python) = python {
         python.borrow_mut().ask(&format!("words {n}"));
     }
+    report.section("tutorial");
     report.text(&format!(
         "### The tutorial's map: count_letters over {n} words, {} workers\n\n\
          Median time of the rounds, and the speedup over the plain loop over borrowed words in the \
