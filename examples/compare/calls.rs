@@ -18,18 +18,17 @@ use crate::Setup;
 
 /// The calls, as table rows.
 pub const CALLS: [&str; 8] = [
-    "apply (one at a time)",
+    "apply, one at a time",
     "apply_async, then get",
-    "map, chunksize 1",
-    "map, chunksize 10",
-    "map, chunksize 100",
-    "map, chunksize 1000",
-    "map, automatic chunks",
+    "map, chunks of 1",
+    "map, chunks of 10",
+    "map, chunks of 100",
+    "map, chunks of 1000",
+    "map, automatic",
     "imap",
 ];
-/// The columns after the call.
-pub const COLUMNS: [&str; 7] =
-    ["direct call", "parapool inline", "parapool thread", "parapool process", "rayon", "threadpool", "Python Pool"];
+/// The columns after the call: parapool's three backends are `inline`, `thread` and `process`.
+pub const COLUMNS: [&str; 7] = ["direct call", "inline", "thread", "process", "rayon", "threadpool", "Python Pool"];
 
 fn expected(n: u64) -> u64 {
     (1..=n).sum()
@@ -168,7 +167,8 @@ pub fn run<'a>(setup: &Setup, pools: &'a Pools, python: Option<&'a RefCell<Pytho
     report.section("calls");
     report.text(&format!(
         "### What one call costs ({} workers)\n\n\
-         A trivial task (`x + 1`), {n} calls per run, time per call (median of the rounds). \
+         A trivial task (`x + 1`), {n} calls per run, time per call (median of the rounds); \
+         `inline`, `thread` and `process` are parapool's backends. \
          \"apply_async, then get\" submits every call, then takes every result: rayon's and \
          threadpool's figure is a spawn with a channel per task (the same service: a result per \
          task); their \"apply\" is `install` (rayon) and `execute` followed by a wait for the \

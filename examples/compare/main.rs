@@ -111,6 +111,9 @@ fn main() {
         cpu_model(),
         setup.rounds
     ));
+    if cfg!(debug_assertions) {
+        report.text("> Built without `--release`: these figures measure unoptimized code (CI runs it so to check the runner end to end).");
+    }
     if let Some(why) = without_python {
         report.text(&format!("> Python's `Pool` is left out of this run: {why}."));
     }

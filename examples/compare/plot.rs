@@ -25,14 +25,14 @@ type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// Speedup over the plain loop against task size, one line per contender, log–log.
 pub fn speedup_by_task_size(path: &Path, workers: usize, results: &[AtSize]) -> Drawn {
-    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    let root = SVGBackend::new(path, (880, 520)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (root, legend) = root.split_horizontally(640);
+    let (root, legend) = root.split_horizontally(620);
     let all = results.iter().flat_map(|at| at.speedups.iter().map(|(_, q)| q[1]));
     let (low, high) = all.fold((1.0f64, 1.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
     let x_range = (results[0].size.as_secs_f64() / 2.0)..(results[results.len() - 1].size.as_secs_f64() * 2.0);
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Speedup over the plain loop by task size, {workers} workers"), ("sans-serif", 18))
+        .caption(format!("Speedup over the plain loop by task size, {workers} workers"), ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(60)
@@ -40,6 +40,8 @@ pub fn speedup_by_task_size(path: &Path, workers: usize, results: &[AtSize]) -> 
     chart
         .configure_mesh()
         .light_line_style(WHITE)
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
         .x_desc("CPU work per task")
         .y_desc("speedup (plain loop's time / contender's)")
         .x_label_formatter(&|x| size_label(std::time::Duration::from_secs_f64(*x)))
@@ -67,13 +69,13 @@ pub fn speedup_by_task_size(path: &Path, workers: usize, results: &[AtSize]) -> 
 
 /// Speedup over the plain loop against the worker count; the core count marked.
 pub fn scaling(path: &Path, cores: usize, results: &[AtWorkers]) -> Drawn {
-    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    let root = SVGBackend::new(path, (880, 520)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (root, legend) = root.split_horizontally(640);
+    let (root, legend) = root.split_horizontally(620);
     let most = results.last().map_or(1, |at| at.workers) as f64;
     let high = results.iter().flat_map(|at| at.speedups.iter().map(|(_, q)| q[1])).fold(cores as f64, f64::max);
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Scaling: tasks of 100 µs, {cores} cores"), ("sans-serif", 18))
+        .caption(format!("Scaling: tasks of 100 µs, {cores} cores"), ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(60)
@@ -81,6 +83,8 @@ pub fn scaling(path: &Path, cores: usize, results: &[AtWorkers]) -> Drawn {
     chart
         .configure_mesh()
         .light_line_style(WHITE)
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
         .x_labels(most as usize + 1)
         .x_desc("workers")
         .y_desc("speedup over the plain loop")
@@ -115,13 +119,13 @@ where
     DB::ErrorType: 'static,
 {
     for (index, (color, name)) in entries.iter().enumerate() {
-        let y = 60 + 24 * index as i32;
+        let y = 60 + 26 * index as i32;
         if name.starts_with("ringed") {
             area.draw(&Circle::new((22, y), 8, color.stroke_width(2)))?;
         } else {
             area.draw(&PathElement::new(vec![(8, y), (36, y)], color.stroke_width(2)))?;
         }
-        area.draw(&Text::new(name.as_str(), (44, y - 7), ("sans-serif", 14)))?;
+        area.draw(&Text::new(name.as_str(), (44, y - 8), ("sans-serif", 16)))?;
     }
     Ok(())
 }

@@ -17,12 +17,20 @@ impl Report {
         self.sections.push((stem.to_string(), String::new()));
     }
 
-    /// Adds a paragraph (or a heading: any markdown block) and prints it.
+    /// Adds a markdown block and prints it. A block that starts with a `###` heading keeps the
+    /// heading in the whole report only: in the book, the chapter's own heading stands above
+    /// each section.
     pub fn text(&mut self, block: &str) {
         println!("{block}\n");
         let _ = write!(self.markdown, "{block}\n\n");
         if let Some((_, section)) = self.sections.last_mut() {
-            let _ = write!(section, "{block}\n\n");
+            let body = match block.strip_prefix("### ") {
+                Some(headed) => headed.split_once("\n\n").map_or("", |(_, body)| body),
+                None => block,
+            };
+            if !body.is_empty() {
+                let _ = write!(section, "{body}\n\n");
+            }
         }
     }
 
