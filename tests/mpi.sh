@@ -11,21 +11,23 @@
 # test (`process_worker_test!()`), whose `parapool::init()` makes them serve until rank 0 exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Cargo's output directory: CARGO_TARGET_DIR when set (a separate build, another worktree's).
+target=${CARGO_TARGET_DIR:-target}
 
 echo "--- the tutorial on 2 worker ranks (mpiexec -n 3)"
 cargo build --features mpi --example count_letters
-out=$(timeout 300 mpiexec -n 3 target/debug/examples/count_letters --backend mpi)
+out=$(timeout 300 mpiexec -n 3 "${target}"/debug/examples/count_letters --backend mpi)
 echo "${out}"
 grep -q "^# backend: mpi, workers: 2" <<<"${out}"
 [ "$(grep -c '^\[3, 5, 5, 4, 7, 8, 11, 7, 11, 6\]$' <<<"${out}")" -ge 1 ]
 [ "$(grep -c '^\[0, 1, 1, 0, 1, 2, 1, 1, 1, 1\]$' <<<"${out}")" -ge 1 ]
 
 echo "--- the same with PARAPOOL_BACKEND=mpi"
-same=$(PARAPOOL_BACKEND=mpi timeout 300 mpiexec -n 3 target/debug/examples/count_letters)
+same=$(PARAPOOL_BACKEND=mpi timeout 300 mpiexec -n 3 "${target}"/debug/examples/count_letters)
 [ "${same}" = "${out}" ] || { echo "error: PARAPOOL_BACKEND=mpi printed: ${same}" >&2; exit 1; }
 
 echo "--- without mpiexec: a clear error"
-if err=$(timeout 60 target/debug/examples/count_letters --backend mpi 2>&1); then
+if err=$(timeout 60 "${target}"/debug/examples/count_letters --backend mpi 2>&1); then
   echo "error: the mpi backend ran without worker ranks" >&2
   exit 1
 fi
@@ -35,7 +37,7 @@ suites=(conformance properties)
 declare -A bin
 for suite in "${suites[@]}"; do
   bin[$suite]=$(cargo test --features mpi --test "${suite}" --no-run 2>&1 |
-    grep -o "target/debug/deps/${suite}-[0-9a-f]*" | tail -1)
+    grep -o "${target}/debug/deps/${suite}-[0-9a-f]*" | tail -1)
 done
 run_suite() { # suite, then extra environment
   local suite=$1
@@ -71,7 +73,7 @@ for how in abort exit; do
   echo "--- a worker rank that ends mid-map (a task calls ${how}) ends the whole job, at once"
   SECONDS=0
   status=0
-  out=$(timeout 120 mpiexec -n 3 target/debug/examples/mpi_idle "${how}" 2>&1) || status=$?
+  out=$(timeout 120 mpiexec -n 3 "${target}"/debug/examples/mpi_idle "${how}" 2>&1) || status=$?
   echo "mpiexec ended with status ${status} after ${SECONDS} s"
   [ "${status}" -ne 0 ] && [ "${status}" -ne 124 ] || { echo "error: expected the job to fail, not ${status}" >&2; exit 1; }
   if [ "${how}" = exit ]; then
@@ -84,8 +86,8 @@ echo "--- large batches both ways (the tutorial map over 200,000 words), against
 # protocol: this once deadlocked (both sides in a blocking send), which the smaller batches of
 # the suites did not show.
 cargo build --features mpi --example mpi_bench
-timeout 300 mpiexec -n 3 target/debug/examples/mpi_bench 1
+timeout 300 mpiexec -n 3 "${target}"/debug/examples/mpi_bench 1
 
 echo "--- idle ranks: CPU used by the whole job (3 ranks) while rank 0 sleeps 2 s"
 TIMEFORMAT="mpi_idle: wall %R s, user %U s, sys %S s (all ranks)"
-time timeout 120 mpiexec -n 3 target/debug/examples/mpi_idle 2
+time timeout 120 mpiexec -n 3 "${target}"/debug/examples/mpi_idle 2
