@@ -37,6 +37,7 @@
 //! a rank before its first answer is awaited; default 2).
 
 mod link;
+mod message;
 mod runtime;
 mod worker;
 

@@ -23,13 +23,13 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use mpi::request::{Request as MpiRequest, StaticScope};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use parapool_core::backend::remote::InFlight;
 use parapool_core::Error;
 use parking_lot::Mutex;
 
+use super::message::{receive_into, PendingSend};
 use super::{mpi_error, TAG_BYE, TAG_FRAME};
 use crate::process::frame::{decode, encode_frame, HEADER};
 use crate::process::protocol::{Request, Response};
@@ -172,46 +172,6 @@ fn run(commands: Receiver<Command>, started: Sender<Result<i32, Error>>) {
     }
 }
 
-/// A frame being sent without blocking. A blocking send would deadlock with a large result:
-/// rank 0 waiting for a worker to take a large batch while the worker waits for rank 0 to take
-/// its large result (MPI's rendezvous protocol, beyond a few KiB). So rank 0 only starts sends,
-/// and keeps receiving while they complete.
-struct PendingSend {
-    request: Option<MpiRequest<'static, [u8], StaticScope>>,
-    /// The frame, leaked for as long as MPI may read it; freed once the request completed.
-    buffer: *mut [u8],
-}
-
-impl PendingSend {
-    fn start(world: &SimpleCommunicator, rank: i32, frame: Vec<u8>) -> Self {
-        let buffer: &'static mut [u8] = Box::leak(frame.into_boxed_slice());
-        let pointer: *mut [u8] = buffer;
-        // SAFETY: `pointer` comes from the leaked box just above; the shared reference made from
-        // it lives as long as the request, and the box is only rebuilt (and freed) in `done`,
-        // after MPI reported the request complete, so nothing writes or frees it meanwhile.
-        let frame: &'static [u8] = unsafe { &*pointer };
-        let request = world.process_at_rank(rank).immediate_send_with_tag(StaticScope, frame, TAG_FRAME);
-        PendingSend { request: Some(request), buffer: pointer }
-    }
-
-    /// Whether the send has completed (its buffer then freed).
-    fn done(&mut self) -> bool {
-        let Some(request) = self.request.take() else { return true };
-        match request.test() {
-            Ok(_) => {
-                // SAFETY: the request completed, so MPI no longer reads the buffer; it was leaked
-                // from a box in `start` and is rebuilt and freed here, once.
-                drop(unsafe { Box::from_raw(self.buffer) });
-                true
-            }
-            Err(request) => {
-                self.request = Some(request);
-                false
-            }
-        }
-    }
-}
-
 /// Which window each worker rank's results go to.
 struct Route {
     epoch: u64,
@@ -225,6 +185,8 @@ fn serve(world: &SimpleCommunicator, commands: &Receiver<Command>) -> Option<Sen
     let mut sending: Vec<PendingSend> = Vec::new();
     let mut pause = Duration::from_micros(50);
     let mut last_busy = Instant::now();
+    // One receive buffer for every result: its capacity stays from one message to the next.
+    let mut inbox = Vec::new();
     loop {
         let mut busy = false;
         let hot = !sending.is_empty() || last_busy.elapsed() < HOT;
@@ -264,9 +226,9 @@ fn serve(world: &SimpleCommunicator, commands: &Receiver<Command>) -> Option<Sen
         }
         sending.retain_mut(|send| !send.done());
         while let Some((message, status)) = world.any_process().immediate_matched_probe() {
-            let (frame, status) = (message, status).matched_receive_vec::<u8>();
+            let status = receive_into(message, status, &mut inbox);
             if status.tag() == TAG_FRAME {
-                if let Err(error) = route(&routes, status.source_rank(), &frame) {
+                if let Err(error) = route(&routes, status.source_rank(), &inbox) {
                     // MPI cannot stop one rank: end the job rather than leave its calls hanging.
                     eprintln!("parapool: MPI worker rank {}: {error}; aborting the MPI job", status.source_rank());
                     world.abort(70);

@@ -2,13 +2,14 @@
 //! finalizes MPI and exits — all inside [`init`](crate::init), so `main`'s own code never runs
 //! on a worker rank.
 //!
-//! The serving loop is the process backend's (`serve_requests`), fed through two adapters: each
-//! MPI message from rank 0 is one frame of the process protocol, read as a byte stream; each
-//! frame the loop writes is sent to rank 0 as one message. Idle, the rank polls for the next
-//! message with a non-blocking probe: without pause for [`HOT`] after its last batch (the next
-//! one usually follows at once), then sleeping between polls with a backoff from 50 µs to 1 ms.
-//! MPICH's blocking receive spins a core at 100 % for as long as it waits (measured here:
-//! 92–96 % of a core), the backoff ~2 %.
+//! The serving loop is the process backend's (`serve_requests`), fed through two adapters: each MPI
+//! message from rank 0 is one frame of the process protocol, read as a byte stream (received into
+//! one buffer reused for every message); each frame the loop writes is sent to rank 0 as one
+//! message, without blocking (see [`PendingSend`]), so the rank goes on to its next batch while
+//! rank 0 takes the result. Idle, the rank polls for the next message with a non-blocking probe:
+//! without pause for [`HOT`] after its last batch (the next one usually follows at once), then
+//! sleeping between polls with a backoff from 50 µs to 1 ms. MPICH's blocking receive spins a core
+//! at 100 % for as long as it waits (measured here: 92–96 % of a core), the backoff ~2 %.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
+use super::message::{receive_into, PendingSend};
 use super::runtime::{FINALIZE_GRACE, HOT};
 use super::{rank_from_env, TAG_BYE, TAG_FRAME};
 use crate::process::frame::HEADER;
@@ -92,9 +94,11 @@ fn serve(world: &SimpleCommunicator) -> io::Result<()> {
     // stderr; a throwaway inline pool does that here, as in a process-backend worker.
     drop(parapool_core::Pool::inline());
     let mut input = Incoming { world, message: Vec::new(), read: 0 };
-    let mut output = Outgoing { world, frame: Vec::new() };
-    crate::process::worker::serve_requests(&mut input, &mut output, usize::MAX >> 1)
-        .map_err(|e| io::Error::other(e.to_string()))
+    let mut output = Outgoing { world, frame: Vec::new(), sending: Vec::new() };
+    let served = crate::process::worker::serve_requests(&mut input, &mut output, usize::MAX >> 1)
+        .map_err(|e| io::Error::other(e.to_string()));
+    output.finish();
+    served
 }
 
 /// Rank 0's messages, read as one stream of frames.
@@ -123,8 +127,7 @@ impl Read for Incoming<'_> {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(1));
             };
-            let (bytes, _) = (message, status).matched_receive_vec::<u8>();
-            self.message = bytes;
+            receive_into(message, status, &mut self.message);
             self.read = 0;
         }
         let n = buf.len().min(self.message.len() - self.read);
@@ -135,10 +138,22 @@ impl Read for Incoming<'_> {
 }
 
 /// Frames to rank 0, one message each: bytes are gathered until the frame its header announces
-/// is complete.
+/// is complete, then sent without blocking (the rank goes on to its next batch while rank 0
+/// takes a large result).
 struct Outgoing<'w> {
     world: &'w SimpleCommunicator,
     frame: Vec<u8>,
+    sending: Vec<PendingSend>,
+}
+
+impl Outgoing<'_> {
+    /// Waits until every result sent has been taken (before the goodbye and finalizing).
+    fn finish(&mut self) {
+        while !self.sending.is_empty() {
+            self.sending.retain_mut(|send| !send.done());
+            std::thread::yield_now();
+        }
+    }
 }
 
 impl Write for Outgoing<'_> {
@@ -153,8 +168,9 @@ impl Write for Outgoing<'_> {
             if i32::try_from(self.frame.len()).is_err() {
                 return Err(io::Error::other("a result frame over 2 GiB cannot be one MPI message"));
             }
-            self.world.process_at_rank(0).send_with_tag(&self.frame[..], TAG_FRAME);
-            self.frame = rest;
+            self.sending.retain_mut(|send| !send.done());
+            let frame = std::mem::replace(&mut self.frame, rest);
+            self.sending.push(PendingSend::start(self.world, 0, frame));
         }
         Ok(buf.len())
     }
