@@ -55,7 +55,7 @@ impl PendingSend {
 /// next message, so a steady stream of batches allocates nothing).
 pub(crate) fn receive_into(message: Message, status: Status, buffer: &mut Vec<u8>) -> Status {
     let len = usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(0);
-    buffer.clear();
+    // The receive overwrites all `len` bytes: only a buffer that grows is filled first.
     buffer.resize(len, 0);
     message.matched_receive_into(&mut buffer[..])
 }

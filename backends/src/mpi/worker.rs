@@ -170,7 +170,11 @@ impl Write for Outgoing<'_> {
             }
             self.sending.retain_mut(|send| !send.done());
             let frame = std::mem::replace(&mut self.frame, rest);
-            self.sending.push(PendingSend::start(self.world, 0, frame));
+            // A small result goes out at once (MPI's eager protocol): only a large one is kept.
+            let mut send = PendingSend::start(self.world, 0, frame);
+            if !send.done() {
+                self.sending.push(send);
+            }
         }
         Ok(buf.len())
     }
