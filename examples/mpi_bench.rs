@@ -1,10 +1,12 @@
 //! The `mpi` backend against the `process` backend, in one run, paired and alternating: both
-//! pools have two workers (two worker ranks; two child processes) and take turns round by round
-//! (a fresh, warmed-up pool each turn), so drift on a shared machine hits both alike. Run under MPI (the `mpi` feature is needed):
+//! pools have as many workers as the job has worker ranks (two for `mpiexec -n 3`: two worker
+//! ranks; two child processes) and take turns round by round (a fresh, warmed-up pool each turn),
+//! so drift on a shared machine hits both alike. Run under MPI (the `mpi` feature is needed):
 //!
 //! ```text
 //! cargo build --release --features mpi --example mpi_bench
 //! mpiexec -n 3 target/release/examples/mpi_bench [ROUNDS]
+//! mpiexec -n 2 target/release/examples/mpi_bench [ROUNDS]   # one worker each, on a 2-core machine
 //! ```
 //!
 //! Prints, per workload, each backend's median and the median of the per-round ratios:
@@ -70,7 +72,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A pool per backend per round, one alive at a time: with a process pool's children alive,
     // messages from this rank to the worker ranks stopped arriving here (UCX over shared
     // memory), so the two backends take turns instead. Each pool is warmed up before it is timed.
-    let build = |backend: &str| Pool::builder().backend(backend).workers(2).build();
+    // Workers: one per worker rank, for both backends (an `mpi` pool takes them all by default).
+    let workers = Pool::builder().backend("mpi").build()?.workers();
+    let build = |backend: &str| Pool::builder().backend(backend).workers(workers).build();
     let (mut apply, mut map, mut rate) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for round in 0..rounds {
         // Alternate which backend goes first.
