@@ -58,6 +58,12 @@ fn at_size(size: Duration, tasks: usize, series: &[Series]) -> AtSize {
     AtSize { size, tasks, speedups, loop_median: plain.median() }
 }
 
+/// Whether `name` runs its tasks one after the other in the caller (parapool's `inline`
+/// backend): its speedup is 1 by construction, so it has no break-even size to ring.
+pub fn is_sequential(name: &str) -> bool {
+    name.ends_with("inline")
+}
+
 /// The smallest size from which the median speedup of `name` stays above 1, if any.
 pub fn break_even(results: &[AtSize], name: &str) -> Option<Duration> {
     let wins = |at: &AtSize| at.speedups.iter().any(|(n, q)| n == name && q[1] > 1.0);
@@ -91,6 +97,9 @@ fn write(workers: usize, results: &[AtSize], report: &mut Report) {
     let lines: Vec<String> = names
         .iter()
         .map(|name| match break_even(results, name) {
+            _ if is_sequential(name) => {
+                format!("- {name}: none (it runs every task in the caller, one after the other)")
+            }
             Some(size) => format!("- {name}: from {} per task", size_label(size)),
             None => format!("- {name}: slower than the loop at every size measured"),
         })

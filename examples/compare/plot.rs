@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::granularity::{break_even, AtSize};
+use crate::granularity::{break_even, is_sequential, AtSize};
 use crate::scaling::AtWorkers;
 use crate::workload::size_label;
 
@@ -57,7 +57,7 @@ pub fn speedup_by_task_size(path: &Path, workers: usize, results: &[AtSize]) -> 
         chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
         entries.push((color, name.clone()));
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
-        if let Some(size) = break_even(results, name) {
+        if let Some(size) = break_even(results, name).filter(|_| !is_sequential(name)) {
             let at = results.iter().position(|at| at.size == size).expect("a measured size");
             chart.draw_series(std::iter::once(Circle::new(points[at], 8, color.stroke_width(2))))?;
         }
@@ -122,6 +122,11 @@ where
         let y = 60 + 26 * index as i32;
         if name.starts_with("ringed") {
             area.draw(&Circle::new((22, y), 8, color.stroke_width(2)))?;
+        } else if *color == BLACK {
+            // The dashed reference line.
+            for x in [8, 20, 32] {
+                area.draw(&PathElement::new(vec![(x, y), (x + 6, y)], color.stroke_width(1)))?;
+            }
         } else {
             area.draw(&PathElement::new(vec![(8, y), (36, y)], color.stroke_width(2)))?;
         }
