@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 cargo build -q --release --example map_workload
 bin=target/release/examples/map_workload
 printf '%-10s %-7s %-6s %15s %8s %8s\n' runner words letter instructions vs_seq vs_rayon
-for words in owned static; do
+for words in owned static borrowed; do
   for letter in "" e; do
     declare -A count=()
     for runner in sequential inline rayon parapool; do

@@ -12,7 +12,7 @@
 //! geometrically down to single items at the end, where balance is decided. A map of `n` items
 //! makes about `4 * workers * ln(n / (4 * workers))` jobs: ~95 for a million items on two
 //! workers, whose scheduling cost (~0.1 ms) is noise next to the work. A single worker gets one
-//! job: splitting cannot help it, and one chunk is collected in place.
+//! job: splitting cannot help it.
 
 use std::ops::Range;
 

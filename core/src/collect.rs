@@ -14,8 +14,8 @@ use crate::handle::{Completer, SharedRef};
 use crate::job::{Calls, ChunkOutcome, Deliver, Ended, RunItems};
 use crate::slots::OutputSlots;
 
-/// `map_async` in one chunk: the chunk's outcome is the call's result (and its values vector,
-/// collected in place, is the result vector).
+/// `map_async` in one chunk: the chunk's outcome is the call's result (and its values vector is
+/// the result vector).
 pub(crate) struct WholeMapSink<O>(pub(crate) Completer<Vec<O>>);
 
 impl<O: Send + 'static> Deliver<O> for WholeMapSink<O> {

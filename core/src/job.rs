@@ -173,9 +173,8 @@ pub(crate) trait Deliver<O>: Send + 'static {
     }
 
     /// Runs the calls and delivers their outcome. By default the values are collected into a
-    /// vector, in place when the items are an owned vector (`filter_map` over `enumerate` over
-    /// `vec::IntoIter` reuses the input's allocation when the output fits, as a plain
-    /// `into_iter().map().collect()` does); a failed call leaves no hole, its error goes aside.
+    /// vector, every call of the chunk inside one `catch_unwind` ([`Calls::all`]); a failed call
+    /// leaves no hole, its error goes aside.
     fn run_chunk<A, F: FnMut(A) -> O>(self, items: RunItems<A>, calls: Calls<'_, F>, ended: Ended<'_>)
     where
         Self: Sized,
@@ -193,16 +192,6 @@ pub(crate) struct Calls<'a, F> {
 }
 
 impl<F> Calls<'_, F> {
-    /// One call, its panic caught.
-    #[inline]
-    pub(crate) fn one<A, O>(&mut self, item: A) -> Result<O, Error>
-    where
-        F: FnMut(A) -> O,
-    {
-        let call = &mut self.call;
-        self.scope.catch(self.task, move || call(item))
-    }
-
     /// Every call in order, inside one `catch_unwind` that resumes after a panicking call: the
     /// happy path is a plain loop, and only the panicking call fails. Values go to `on_value`
     /// with their call index, failures to `failures`.
@@ -242,22 +231,7 @@ pub(crate) fn run_collecting<O, A, F: FnMut(A) -> O>(
 ) {
     let mut failures = Vec::new();
     let values = match items {
-        RunItems::Owned(items) => {
-            // `move`: the closure owns `calls` (one reference wide), sparing the loop a level of
-            // indirection per call.
-            let failures = &mut failures;
-            items
-                .into_iter()
-                .enumerate()
-                .filter_map(move |(i, item)| match calls.one(item) {
-                    Ok(value) => Some(value),
-                    Err(error) => {
-                        failures.push((i, error));
-                        None
-                    }
-                })
-                .collect()
-        }
+        RunItems::Owned(items) => collect_all(&mut calls, items.into_iter(), &mut failures),
         RunItems::Range(range) => collect_all(&mut calls, range, &mut failures),
         RunItems::Lent(items) => collect_all(&mut calls, items, &mut failures),
     };

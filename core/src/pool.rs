@@ -250,7 +250,7 @@ impl PoolInner {
         }
         let chunks = for_progress(chunking::plan(len, self.workers(), call.chunksize));
         let progress = start_progress(len);
-        // One chunk keeps the vector (collected in place); several share it, each a range.
+        // One chunk keeps the vector (its items moved into the calls); several share it, each a range.
         let items = match chunks.len() {
             0 => Vec::new(),
             1 => vec![CallItems::Owned(args)],
