@@ -19,6 +19,7 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+pub use setup::Setup;
 
 #[path = "../examples/compare/calls.rs"]
 #[allow(dead_code)] // the runner's `run` of each section is unused here: the benches share the contenders
@@ -33,6 +34,8 @@ mod report;
 #[path = "../examples/compare/rounds.rs"]
 #[allow(dead_code)]
 mod rounds;
+#[path = "../examples/compare/setup.rs"]
+mod setup;
 #[path = "../examples/compare/startup.rs"]
 #[allow(dead_code)]
 mod startup;
@@ -56,21 +59,10 @@ mod study_startup;
 #[path = "study/tutorial.rs"]
 mod study_tutorial;
 
-/// What the runner's sections need to know; the benches fill in what their contenders read.
-#[allow(dead_code)]
-pub struct Setup {
-    pub quick: bool,
-    pub rounds: usize,
-    pub cores: usize,
-    pub per_nanosecond: f64,
-    pub python_per_nanosecond: f64,
-}
-
-/// What every part of the study shares: the machine's speed for `spin`, here and in Python.
+/// What every part of the study shares: the machine's speed for `spin`, here and in Python, and
+/// Python's server when `python3` is there.
 pub struct Study {
-    pub cores: usize,
-    pub per_nanosecond: f64,
-    pub python_per_nanosecond: f64,
+    pub setup: Setup,
     pub python: Option<RefCell<python::Python>>,
 }
 
@@ -103,9 +95,13 @@ fn main() {
     };
     let started = Instant::now();
     let study = Study {
-        cores: parapool::cpu_count(),
-        per_nanosecond: workload::iterations_per_nanosecond(),
-        python_per_nanosecond: python.as_ref().map_or(1.0, |p| p.borrow_mut().ask("calibrate")[0]),
+        setup: Setup {
+            quick: true, // the benches size their own work; the runner's sections are not run here
+            rounds: 1,
+            cores: parapool::cpu_count(),
+            per_nanosecond: workload::iterations_per_nanosecond(),
+            python_per_nanosecond: python.as_ref().map_or(1.0, |p| p.borrow_mut().ask("calibrate")[0]),
+        },
         python,
     };
     let mut criterion = Criterion::default().configure_from_args();

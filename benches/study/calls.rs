@@ -13,7 +13,7 @@ use crate::Study;
 const N: u64 = 2_000;
 
 pub fn run(criterion: &mut Criterion, study: &Study) {
-    let pools = Pools::start(study.cores);
+    let pools = Pools::start(study.setup.cores);
     let mut cells = contenders(&pools, study.python.as_ref(), N);
     for (row, call) in CALLS.iter().enumerate() {
         let mut group = criterion.benchmark_group(format!("calls/{call}"));

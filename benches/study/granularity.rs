@@ -9,21 +9,17 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 
-use crate::contenders::{spin_contenders, Pools, SpinWork, Wanted};
-use crate::workload::{iterations_for, size_label, TASK_SIZES};
+use crate::contenders::{spin_contenders, Pools, Wanted};
+use crate::setup::tasks_for;
+use crate::workload::{size_label, TASK_SIZES};
 use crate::Study;
 
 pub fn run(criterion: &mut Criterion, study: &Study) {
-    let pools = Pools::start(study.cores);
+    let pools = Pools::start(study.setup.cores);
     let total = Duration::from_millis(20);
     for size in TASK_SIZES {
-        let tasks = ((total.as_nanos() / size.as_nanos()) as usize).max(4 * pools.workers);
-        let work = SpinWork {
-            iterations: iterations_for(size, study.per_nanosecond),
-            python_iterations: iterations_for(size, study.python_per_nanosecond),
-            tasks,
-            timed: false,
-        };
+        let tasks = tasks_for(size, total, pools.workers);
+        let work = study.setup.spin_work(size, tasks, false);
         let mut group = criterion.benchmark_group(format!("granularity/{}", size_label(size)));
         crate::configure(&mut group);
         group.throughput(Throughput::Elements(tasks as u64));

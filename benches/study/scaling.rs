@@ -5,21 +5,15 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 
-use crate::contenders::{spin_contenders, Pools, SpinWork, Wanted};
-use crate::workload::iterations_for;
+use crate::contenders::{spin_contenders, Pools, Wanted};
 use crate::Study;
 
 const TASKS: usize = 200;
 
 pub fn run(criterion: &mut Criterion, study: &Study) {
     let size = std::time::Duration::from_micros(100);
-    let work = SpinWork {
-        iterations: iterations_for(size, study.per_nanosecond),
-        python_iterations: iterations_for(size, study.python_per_nanosecond),
-        tasks: TASKS,
-        timed: false,
-    };
-    let counts: Vec<usize> = (1..=study.cores).chain([2 * study.cores, 4 * study.cores]).collect();
+    let work = study.setup.spin_work(size, TASKS, false);
+    let counts: Vec<usize> = (1..=study.setup.cores).chain([2 * study.setup.cores, 4 * study.setup.cores]).collect();
     // Contender by contender (a criterion group per contender), a fresh set of pools per count.
     let pools: Vec<Pools> = counts.iter().map(|&workers| Pools::start(workers)).collect();
     let wanted = Wanted { inline: false, python_loop: true };

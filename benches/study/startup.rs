@@ -14,13 +14,16 @@ pub fn run(criterion: &mut Criterion, study: &Study) {
     let mut group = criterion.benchmark_group("startup");
     crate::configure(&mut group);
     let mut names = Vec::new();
-    for contender in contenders(study.cores, study.python.as_ref()) {
+    for contender in contenders(study.setup.cores, study.python.as_ref()) {
         names.push(contender.name.clone());
         crate::bench(&mut group, contender);
     }
     group.finish();
     for name in names.iter().filter(|name| !name.starts_with("Python")) {
-        let cpu = idle_cpu(name, study.cores, Duration::from_secs(1));
-        println!("idle: {name}, {} workers, used {cpu:.0} ms of CPU per second (worst of 3; 10 ms ticks)", study.cores);
+        let cpu = idle_cpu(name, study.setup.cores, Duration::from_secs(1));
+        println!(
+            "idle: {name}, {} workers, used {cpu:.0} ms of CPU per second (worst of 3; 10 ms ticks)",
+            study.setup.cores
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::Study;
 const N: usize = 100_000;
 
 pub fn run(criterion: &mut Criterion, study: &Study) {
-    let pools = Pools::start(study.cores);
+    let pools = Pools::start(study.setup.cores);
     let words: Vec<String> = WORDS.iter().cycle().take(N).map(|w| w.to_string()).collect();
     if let Some(python) = &study.python {
         python.borrow_mut().ask(&format!("words {N}"));

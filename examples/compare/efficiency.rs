@@ -13,11 +13,10 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use crate::contenders::{spin_contenders, Pools, SpinWork, Wanted};
+use crate::contenders::{spin_contenders, Pools, Wanted};
 use crate::python::Python;
 use crate::report::{self, Report};
 use crate::rounds::{alternate, quartiles, Series};
-use crate::workload::iterations_for;
 use crate::Setup;
 
 /// The scheduler-free reference.
@@ -39,12 +38,7 @@ pub struct Efficiency {
 pub fn run(setup: &Setup, pools: &Pools, python: Option<&RefCell<Python>>, report: &mut Report) -> Vec<Efficiency> {
     let tasks = if setup.quick { 100 } else { 2_000 };
     let size = Duration::from_millis(1);
-    let work = SpinWork {
-        iterations: iterations_for(size, setup.per_nanosecond),
-        python_iterations: iterations_for(size, setup.python_per_nanosecond),
-        tasks,
-        timed: true,
-    };
+    let work = setup.spin_work(size, tasks, true);
     eprintln!("efficiency: 1ms x {tasks}");
     let wanted = Wanted { inline: false, python_loop: true };
     let series = alternate(setup.rounds, spin_contenders(pools, work, python, wanted));

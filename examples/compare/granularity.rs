@@ -5,11 +5,12 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use crate::contenders::{spin_contenders, Pools, SpinWork, Wanted};
+use crate::contenders::{spin_contenders, Pools, Wanted};
 use crate::python::Python;
 use crate::report::{self, Report};
 use crate::rounds::{alternate, Series};
-use crate::workload::{iterations_for, size_label, TASK_SIZES};
+use crate::setup::tasks_for;
+use crate::workload::{size_label, TASK_SIZES};
 use crate::Setup;
 
 /// The measured speedups of one task size.
@@ -27,13 +28,8 @@ pub fn run(setup: &Setup, pools: &Pools, python: Option<&RefCell<Python>>, repor
     let total = if setup.quick { Duration::from_millis(20) } else { Duration::from_millis(200) };
     let mut results = Vec::new();
     for size in TASK_SIZES {
-        let tasks = ((total.as_nanos() / size.as_nanos()) as usize).max(4 * pools.workers);
-        let work = SpinWork {
-            iterations: iterations_for(size, setup.per_nanosecond),
-            python_iterations: iterations_for(size, setup.python_per_nanosecond),
-            tasks,
-            timed: false,
-        };
+        let tasks = tasks_for(size, total, pools.workers);
+        let work = setup.spin_work(size, tasks, false);
         eprintln!("granularity: {} x {tasks}", size_label(size));
         let wanted = Wanted { inline: true, python_loop: true };
         let series = alternate(setup.rounds, spin_contenders(pools, work, python, wanted));

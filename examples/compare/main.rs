@@ -29,6 +29,7 @@ mod python;
 mod report;
 mod rounds;
 mod scaling;
+mod setup;
 mod startup;
 mod tutorial;
 #[path = "../count_letters.rs"]
@@ -42,16 +43,7 @@ use std::path::PathBuf;
 use contenders::Pools;
 use python::Python;
 use report::Report;
-
-/// What every section needs to know about the run.
-pub struct Setup {
-    pub quick: bool,
-    pub rounds: usize,
-    pub cores: usize,
-    /// `spin` iterations per nanosecond, here and in Python.
-    pub per_nanosecond: f64,
-    pub python_per_nanosecond: f64,
-}
+pub use setup::Setup;
 
 struct Options {
     quick: bool,

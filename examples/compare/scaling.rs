@@ -4,11 +4,10 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use crate::contenders::{spin_contenders, Pools, SpinWork, Wanted};
+use crate::contenders::{spin_contenders, Pools, Wanted};
 use crate::python::Python;
 use crate::report::{self, Report};
 use crate::rounds::alternate;
-use crate::workload::iterations_for;
 use crate::Setup;
 
 /// The task size of the scaling runs.
@@ -29,12 +28,7 @@ pub fn worker_counts(cores: usize) -> Vec<usize> {
 /// Runs the scaling section and reports it.
 pub fn run(setup: &Setup, python: Option<&RefCell<Python>>, report: &mut Report) -> Vec<AtWorkers> {
     let tasks = if setup.quick { 200 } else { 2_000 };
-    let work = SpinWork {
-        iterations: iterations_for(TASK, setup.per_nanosecond),
-        python_iterations: iterations_for(TASK, setup.python_per_nanosecond),
-        tasks,
-        timed: false,
-    };
+    let work = setup.spin_work(TASK, tasks, false);
     let mut results = Vec::new();
     for workers in worker_counts(setup.cores) {
         eprintln!("scaling: {workers} workers");
