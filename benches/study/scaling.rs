@@ -3,7 +3,7 @@
 //! with a fixed split and Python's `Pool`, beside the plain loop (and Python's loop). Group
 //! `scaling/<contender>`, one benchmark per worker count; throughput in tasks.
 
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 
 use crate::contenders::{spin_contenders, Pools, Wanted};
 use crate::Study;
@@ -17,22 +17,19 @@ pub fn run(criterion: &mut Criterion, study: &Study) {
     // Contender by contender (a criterion group per contender), a fresh set of pools per count.
     let pools: Vec<Pools> = counts.iter().map(|&workers| Pools::start(workers)).collect();
     let wanted = Wanted { inline: false, python_loop: true };
-    let names: Vec<String> = spin_contenders(&pools[0], work, None, wanted).into_iter().map(|c| c.name).collect();
-    let python_names = ["Python loop", "Python Pool"];
-    let with_python = study.python.is_some();
-    for name in names.iter().map(String::as_str).chain(python_names.into_iter().filter(|_| with_python)) {
+    let names: Vec<String> =
+        spin_contenders(&pools[0], work, study.python.as_ref(), wanted).into_iter().map(|c| c.name).collect();
+    for name in &names {
         let mut group = criterion.benchmark_group(format!("scaling/{name}"));
         crate::configure(&mut group);
         group.throughput(Throughput::Elements(TASKS as u64));
         for (pools, &workers) in pools.iter().zip(&counts) {
-            let contender = spin_contenders(pools, work, study.python.as_ref(), wanted)
+            let mut contender = spin_contenders(pools, work, study.python.as_ref(), wanted)
                 .into_iter()
-                .find(|c| c.name == name)
+                .find(|c| &c.name == name)
                 .expect("the same contenders at every count");
-            let mut run = contender.run;
-            group.bench_function(BenchmarkId::from_parameter(workers), |b| {
-                b.iter_custom(|iters| (0..iters).map(|_| std::time::Duration::from_secs_f64(run().wall)).sum())
-            });
+            contender.name = workers.to_string();
+            crate::bench(&mut group, contender);
         }
         group.finish();
     }

@@ -42,13 +42,8 @@ pub fn contenders<'a>(
     n: u64,
 ) -> Vec<((usize, usize), Contender<'a>)> {
     let check = move |sum: u64| assert_eq!(sum, expected(n));
-    // (row, column, contender)
-    let mut cells: Vec<(usize, usize)> = Vec::new();
-    let mut contenders: Vec<Contender<'a>> = Vec::new();
-    let mut add = |row: usize, column: usize, contender: Contender<'a>| {
-        cells.push((row, column));
-        contenders.push(contender);
-    };
+    let mut cells: Vec<((usize, usize), Contender<'a>)> = Vec::new();
+    let mut add = |row: usize, column: usize, contender: Contender<'a>| cells.push(((row, column), contender));
     add(0, 0, Contender::timed("direct", move || check((0..n).map(|i| plus_one(black_box(i))).sum())));
     for (column, pool) in [(1, &pools.inline), (2, &pools.thread), (3, &pools.process)] {
         add(
@@ -140,18 +135,20 @@ pub fn contenders<'a>(
             check(receivers.into_iter().map(|r| r.recv().expect("a result")).sum())
         }),
     );
-    let mut contenders = contenders;
     if let Some(python) = python {
         let workers = pools.workers;
         for (row, kind) in [(0, "apply"), (1, "apply_async"), (6, "map"), (7, "imap")] {
-            cells.push((row, 6));
-            contenders.push(Contender::new(format!("Python {kind}"), move || {
-                let reply = python.borrow_mut().ask(&format!("call {workers} {n} {kind}"));
-                crate::rounds::Sample::wall(reply[0] * n as f64)
-            }));
+            add(
+                row,
+                6,
+                Contender::new(format!("Python {kind}"), move || {
+                    let reply = python.borrow_mut().ask(&format!("call {workers} {n} {kind}"));
+                    crate::rounds::Sample::wall(reply[0] * n as f64)
+                }),
+            );
         }
     }
-    cells.into_iter().zip(contenders).collect()
+    cells
 }
 
 /// Runs the section and reports it.

@@ -3,6 +3,7 @@
 //! ceiling), and Python's `Pool` through its script — each running the same `spin` tasks.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -94,31 +95,24 @@ pub fn spin_contenders<'a>(
     python: Option<&'a RefCell<Python>>,
     wanted: Wanted,
 ) -> Vec<Contender<'a>> {
-    let inputs = vec![work.iterations; work.tasks];
+    // One input vector, shared by the contenders that map over it.
+    let inputs: Rc<[u64]> = vec![work.iterations; work.tasks].into();
     let task = work.task();
     let workers = pools.workers;
     let mut contenders = Vec::new();
     {
-        let loop_inputs = inputs.clone();
+        let inputs = Rc::clone(&inputs);
         contenders.push(Contender::new("plain loop", move || {
             let started = Instant::now();
-            let outputs = loop_inputs.iter().map(|&n| task(n)).collect();
+            let outputs = inputs.iter().map(|&n| task(n)).collect();
             work.sample(started, outputs)
         }));
     }
-    if wanted.inline {
-        let inputs = inputs.clone();
-        contenders.push(Contender::new("parapool inline", move || {
-            let started = Instant::now();
-            let outputs = match work.timed {
-                true => pools.inline.map(spin_timed, inputs.iter().copied()),
-                false => pools.inline.map(spin, inputs.iter().copied()),
-            };
-            work.sample(started, outputs.expect("inline map"))
-        }));
-    }
-    for (name, pool) in [("parapool thread", &pools.thread), ("parapool process", &pools.process)] {
-        let inputs = inputs.clone();
+    let inline = wanted.inline.then_some(("parapool inline", &pools.inline));
+    for (name, pool) in
+        inline.into_iter().chain([("parapool thread", &pools.thread), ("parapool process", &pools.process)])
+    {
+        let inputs = Rc::clone(&inputs);
         contenders.push(Contender::new(name, move || {
             let started = Instant::now();
             let outputs = match work.timed {
@@ -129,9 +123,10 @@ pub fn spin_contenders<'a>(
         }));
     }
     {
-        let inputs = inputs.clone();
+        let inputs = Rc::clone(&inputs);
         contenders.push(Contender::new("rayon", move || {
             let started = Instant::now();
+            let inputs: &[u64] = &inputs;
             let outputs = pools.rayon.install(|| inputs.par_iter().map(|&n| task(n)).collect());
             work.sample(started, outputs)
         }));
@@ -152,7 +147,6 @@ pub fn spin_contenders<'a>(
         work.sample(started, outputs)
     }));
     {
-        let inputs = inputs.clone();
         contenders.push(Contender::new("std threads, fixed split", move || {
             let started = Instant::now();
             let per_thread = inputs.len().div_ceil(workers).max(1);
